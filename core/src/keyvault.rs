@@ -1,0 +1,204 @@
+//! Where the key-encryption key lives: a platform key vault wraps it for storage.
+//!
+//! The wallet stores only the *wrapped* KEK (an opaque blob). A hardware-backed vault
+//! (Android Keystore, Secure Enclave) encrypts the KEK under a key that never leaves the
+//! hardware; the OS keyring vault keeps the KEK itself in the keyring and stores a
+//! reference. Either way a copied database file alone cannot be unsealed.
+
+use std::sync::Mutex;
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::rand::{SecureRandom, SystemRandom};
+use zeroize::Zeroizing;
+
+/// Why a key vault could not wrap or unwrap.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    /// The vault no longer has the key (app reinstalled, keystore reset, keyring entry deleted).
+    #[error("the key vault no longer holds this wallet's key")]
+    KeyNotFound,
+    /// The vault is there but refused or failed; the text says why (never key material).
+    #[error("key vault unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A platform key store that protects the wallet's key-encryption key.
+pub trait KeyVault: Send + Sync {
+    /// Protects `kek` for the wallet `wallet_id`; returns the blob the wallet stores.
+    fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError>;
+    /// Recovers the KEK from a blob returned by [`KeyVault::wrap`].
+    fn unwrap(&self, wallet_id: &str, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError>;
+    /// Forgets the key of `wallet_id` (wallet wipe). Missing keys are not an error.
+    fn delete(&self, wallet_id: &str) -> Result<(), VaultError>;
+}
+
+/// FAKE for tests and demos: a software vault whose wrapping key lives only in memory.
+///
+/// Losing the process (or calling [`MemoryKeyVault::forget_all`]) loses the key, as a
+/// reset keystore would.
+pub struct MemoryKeyVault {
+    key: Mutex<Option<Zeroizing<[u8; 32]>>>,
+}
+
+impl MemoryKeyVault {
+    /// A vault with a fresh random wrapping key.
+    pub fn new() -> Result<Self, VaultError> {
+        let mut k = Zeroizing::new([0u8; 32]);
+        SystemRandom::new()
+            .fill(&mut k[..])
+            .map_err(|_| VaultError::Unavailable("random".into()))?;
+        Ok(Self {
+            key: Mutex::new(Some(k)),
+        })
+    }
+
+    /// Drops the wrapping key, as a keystore reset would: every wrapped KEK is lost.
+    pub fn forget_all(&self) {
+        *self.key.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn cipher(&self) -> Result<LessSafeKey, VaultError> {
+        let g = self.key.lock().unwrap_or_else(|e| e.into_inner());
+        let k = g.as_ref().ok_or(VaultError::KeyNotFound)?;
+        UnboundKey::new(&AES_256_GCM, &k[..])
+            .map(LessSafeKey::new)
+            .map_err(|_| VaultError::Unavailable("cipher".into()))
+    }
+}
+
+impl KeyVault for MemoryKeyVault {
+    fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| VaultError::Unavailable("random".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(kek);
+        let tag = self
+            .cipher()?
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(wallet_id.as_bytes()),
+                &mut out[NONCE_LEN..],
+            )
+            .map_err(|_| VaultError::Unavailable("wrap".into()))?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(out)
+    }
+
+    fn unwrap(&self, wallet_id: &str, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        let cipher = self.cipher()?;
+        if wrapped.len() < NONCE_LEN {
+            return Err(VaultError::KeyNotFound);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&wrapped[..NONCE_LEN]);
+        let mut buf = Zeroizing::new(wrapped[NONCE_LEN..].to_vec());
+        // A blob this vault cannot open was wrapped by another vault instance: its key is gone.
+        let n = cipher
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(wallet_id.as_bytes()),
+                &mut buf,
+            )
+            .map_err(|_| VaultError::KeyNotFound)?
+            .len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    fn delete(&self, _wallet_id: &str) -> Result<(), VaultError> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "os-keyring")]
+pub use os::KeyringVault;
+
+#[cfg(feature = "os-keyring")]
+mod os {
+    use super::{KeyVault, VaultError};
+    use zeroize::Zeroizing;
+
+    /// The OS credential store (Keychain, Windows Credential Manager, Secret Service)
+    /// through the `keyring` crate: the KEK itself is kept there under
+    /// service `service` and account = wallet id; the wallet stores only that account name.
+    pub struct KeyringVault {
+        service: String,
+    }
+
+    impl KeyringVault {
+        /// A vault using `service` as the keyring service name (for example your app id).
+        pub fn new(service: impl Into<String>) -> Self {
+            Self {
+                service: service.into(),
+            }
+        }
+
+        fn entry(&self, wallet_id: &str) -> Result<keyring::Entry, VaultError> {
+            keyring::Entry::new(&self.service, wallet_id).map_err(map)
+        }
+    }
+
+    fn map(e: keyring::Error) -> VaultError {
+        match e {
+            keyring::Error::NoEntry => VaultError::KeyNotFound,
+            other => VaultError::Unavailable(other.to_string()),
+        }
+    }
+
+    impl KeyVault for KeyringVault {
+        fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError> {
+            self.entry(wallet_id)?.set_secret(kek).map_err(map)?;
+            Ok(wallet_id.as_bytes().to_vec())
+        }
+
+        fn unwrap(
+            &self,
+            wallet_id: &str,
+            wrapped: &[u8],
+        ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+            if wrapped != wallet_id.as_bytes() {
+                return Err(VaultError::KeyNotFound);
+            }
+            Ok(Zeroizing::new(
+                self.entry(wallet_id)?.get_secret().map_err(map)?,
+            ))
+        }
+
+        fn delete(&self, wallet_id: &str) -> Result<(), VaultError> {
+            match self.entry(wallet_id)?.delete_credential() {
+                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+                Err(e) => Err(map(e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_vault_round_trip_binds_wallet_id() {
+        let v = MemoryKeyVault::new().unwrap();
+        let w = v.wrap("w1", &[5u8; 32]).unwrap();
+        assert_eq!(&v.unwrap("w1", &w).unwrap()[..], &[5u8; 32]);
+        assert_eq!(v.unwrap("w2", &w), Err(VaultError::KeyNotFound));
+        assert!(
+            !w.windows(32).any(|s| s == [5u8; 32]),
+            "wrapped blob holds the key in clear"
+        );
+    }
+
+    #[test]
+    fn forgotten_or_foreign_keys_are_not_found() {
+        let v = MemoryKeyVault::new().unwrap();
+        let w = v.wrap("w1", &[5u8; 32]).unwrap();
+        let other = MemoryKeyVault::new().unwrap();
+        assert_eq!(other.unwrap("w1", &w), Err(VaultError::KeyNotFound));
+        v.forget_all();
+        assert_eq!(v.unwrap("w1", &w), Err(VaultError::KeyNotFound));
+        assert_eq!(v.wrap("w1", &[1u8; 32]), Err(VaultError::KeyNotFound));
+    }
+}
