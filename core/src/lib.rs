@@ -6,8 +6,22 @@
 
 pub mod clock;
 pub mod code;
+pub mod device;
+pub mod error;
 pub mod ids;
 pub mod keyvault;
 pub mod policy;
 pub mod qr;
+pub mod reveal;
 pub mod seal;
+pub mod store;
+pub mod ticket;
+pub mod wallet;
+
+pub use clock::{ManualClock, MonotonicClock, TrustedTime, WallClock};
+pub use error::WalletError;
+pub use ids::{EventId, TicketId};
+pub use keyvault::{KeyVault, MemoryKeyVault, VaultError};
+pub use policy::{CodeFormat, EventPolicy, TotpAlgorithm, Verification};
+pub use ticket::{Frame, RevealState, Ticket, TicketSecrets, TicketSummary};
+pub use wallet::{PresenceGate, Wallet, WalletConfig};

@@ -40,7 +40,7 @@ pub enum Code {
     /// A T1 (TOTP) code.
     T1(T1Code),
     /// An S1 (signed) code.
-    S1(S1Code),
+    S1(Box<S1Code>),
 }
 
 impl Code {
@@ -49,7 +49,7 @@ impl Code {
         if let Some(rest) = text.strip_prefix(t1::PREFIX) {
             T1Code::from_bytes(&decode_body(rest)?).map(Code::T1)
         } else if let Some(rest) = text.strip_prefix(s1::PREFIX) {
-            S1Code::from_bytes(&decode_body(rest)?).map(Code::S1)
+            S1Code::from_bytes(&decode_body(rest)?).map(|c| Code::S1(Box::new(c)))
         } else {
             Err(ParseError::Malformed("unknown prefix"))
         }

@@ -361,7 +361,10 @@ mod tests {
         assert!(!signed.verify(&public_key(&device)));
         let code = S1Code::generate(&signed, &device, 120_000_000, Some(b"release"));
         assert!(code.verify_device());
-        assert_eq!(Code::parse(&code.encode()), Ok(Code::S1(code.clone())));
+        assert_eq!(
+            Code::parse(&code.encode()),
+            Ok(Code::S1(Box::new(code.clone())))
+        );
         let other = S1Code::generate(&signed, &kp(4), 120_000_000, None);
         assert!(
             !other.verify_device(),
