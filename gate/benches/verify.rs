@@ -1,0 +1,2 @@
+//! Gate benchmarks.
+fn main() {}
