@@ -1,0 +1,106 @@
+//! Shared set-up for the wallet tests: a real SQLite file, the in-memory FAKE vault and
+//! the FAKE manual clock (the only fakes allowed), an issuer key made with ring.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ring::signature::Ed25519KeyPair;
+use tessera_core::code::s1::public_key;
+use tessera_core::{
+    CodeFormat, EventId, EventPolicy, ManualClock, MemoryKeyVault, Ticket, TicketId, TicketSecrets,
+    Wallet, WalletConfig,
+};
+use zeroize::Zeroizing;
+
+/// 2027-01-15 08:00:00 UTC, in ms: "now" at the start of every test.
+pub const NOW_MS: i64 = 1_800_000_000_000;
+/// The reveal window opens one hour later.
+pub const OPENS: i64 = NOW_MS / 1000 + 3600;
+/// And closes six hours after that.
+pub const UNTIL: i64 = OPENS + 6 * 3600;
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub vault: Arc<MemoryKeyVault>,
+    pub clock: ManualClock,
+    pub issuer: Ed25519KeyPair,
+}
+
+impl Fixture {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vault: Arc::new(MemoryKeyVault::new().unwrap()),
+            clock: ManualClock::new(NOW_MS),
+            issuer: Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap(),
+        }
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("wallet.db")
+    }
+
+    pub fn config(&self) -> WalletConfig {
+        let mut c = WalletConfig::new(self.db(), self.vault.clone());
+        c.wall_clock = Arc::new(self.clock.clone());
+        c.monotonic = Arc::new(self.clock.clone());
+        c
+    }
+
+    /// Opens the wallet and anchors its time to "the server" (the manual clock's wall).
+    pub fn wallet(&self) -> Wallet {
+        let w = Wallet::open(self.config()).unwrap();
+        w.anchor_time(NOW_MS).unwrap();
+        w
+    }
+
+    pub fn issuer_public_key(&self) -> [u8; 32] {
+        public_key(&self.issuer)
+    }
+
+    /// Moves time into the reveal window.
+    pub fn open_window(&self) {
+        self.clock.advance((OPENS * 1000 - NOW_MS) as u64 + 1000);
+    }
+}
+
+pub fn policy(event: u64, format: CodeFormat) -> EventPolicy {
+    let mut p = EventPolicy::new(EventId(event), format!("Event {event}"), OPENS, UNTIL);
+    p.format = format;
+    p
+}
+
+pub fn ticket_id(n: u32) -> TicketId {
+    let mut b = [0u8; 16];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    TicketId(b)
+}
+
+/// A ticket of `policy` bound to `device_pk`, with an S1 credential when the event needs one.
+pub fn ticket(
+    n: u32,
+    policy: &EventPolicy,
+    device_pk: [u8; 32],
+    issuer: &Ed25519KeyPair,
+) -> (Ticket, TicketSecrets) {
+    let mut t = Ticket {
+        id: ticket_id(n),
+        event_id: policy.event_id,
+        seat: format!("Row {} Seat {}", n / 20 + 1, n % 20 + 1),
+        holder_name: None,
+        device_public_key: device_pk,
+        credential: None,
+        revoked: false,
+        version: 1,
+    };
+    if policy.format == CodeFormat::S1 {
+        t.credential = Some(t.credential_for(policy, 1).sign(issuer).unwrap());
+    }
+    let secrets = TicketSecrets {
+        ticket_seed: Zeroizing::new(format!("seed-of-ticket-{n:08}").into_bytes()),
+        event_seed: Some(Zeroizing::new(b"event-seed".to_vec())),
+    };
+    (t, secrets)
+}
