@@ -364,6 +364,17 @@ impl Wallet {
             {
                 return invalid("credential names another ticket or device");
             }
+            // A gate reads these from the signed credential: a policy that disagrees would
+            // make the wallet draw codes every gate rejects.
+            (_, Some(c))
+                if c.credential.event != policy.event_id
+                    || c.credential.period_secs != policy.period_secs
+                    || c.credential.strict_jit != policy.strict_jit
+                    || c.credential.reveal_opens_at != policy.reveal_opens_at
+                    || c.credential.valid_until != policy.valid_until =>
+            {
+                return invalid("credential disagrees with the event policy");
+            }
             _ => {}
         }
         if t.seat.len() > crate::code::s1::MAX_SEAT_LEN {

@@ -349,3 +349,29 @@ fn eight_threads_frame_and_list_at_once() {
     }
     assert!(w.integrity_check().unwrap());
 }
+
+#[test]
+fn install_refuses_a_credential_that_disagrees_with_its_event() {
+    let fx = Fixture::new();
+    let w = fx.wallet();
+    let p = policy(1, CodeFormat::S1);
+    let (mut t, s) = ticket(0, &p, w.device_public_key(), &fx.issuer);
+    let mut other = p.clone();
+    other.period_secs = 30;
+    t.credential = Some(t.credential_for(&other, 1).sign(&fx.issuer).unwrap());
+    assert!(matches!(
+        w.install(std::slice::from_ref(&p), vec![(t, s)]),
+        Err(WalletError::Invalid(_))
+    ));
+    let (t, s) = ticket(0, &p, w.device_public_key(), &fx.issuer);
+    let mut s1_without_credential = t.clone();
+    s1_without_credential.credential = None;
+    assert!(matches!(
+        w.install(std::slice::from_ref(&p), vec![(s1_without_credential, s)]),
+        Err(WalletError::Invalid(_))
+    ));
+    assert!(
+        w.tickets().unwrap().is_empty(),
+        "a refused install stores nothing"
+    );
+}

@@ -74,6 +74,10 @@ impl Credential {
         if !(MIN_PERIOD_SECS..=MAX_PERIOD_SECS).contains(&self.period_secs) {
             return Err(CredentialError::Invalid("period"));
         }
+        if self.valid_until <= self.reveal_opens_at {
+            // The parser rejects such a window, so never sign one.
+            return Err(CredentialError::Invalid("window"));
+        }
         let mut flags = 0;
         if self.strict_jit {
             flags |= FLAG_STRICT_JIT;

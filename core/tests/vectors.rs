@@ -1,0 +1,454 @@
+//! Checks the rotating-code test vectors in `tests/vectors/` (docs/PROTOCOL.md §11) against the core API, RFC 6238 and the `totp-rs` crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use ring::digest::{SHA256, digest};
+use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
+use serde_json::Value;
+use tessera_core::code::release::{release_mac, verify_release_mac};
+use tessera_core::code::s1::{Credential, S1Code, public_key};
+use tessera_core::code::t1::{T1Code, T1Params};
+use tessera_core::code::totp::{format_code, hotp};
+use tessera_core::code::{Code, step_at};
+use tessera_core::{EventId, TicketId, TotpAlgorithm};
+
+fn load(file: &str) -> Vec<Value> {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "tests", "vectors", file]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run the gen_vectors example)", path.display()));
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    doc["vectors"].as_array().unwrap().clone()
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} is not a string"))
+}
+
+fn u(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or_else(|| panic!("{k} is not a u64"))
+}
+
+fn i(v: &Value, k: &str) -> i64 {
+    v[k].as_i64().unwrap_or_else(|| panic!("{k} is not an i64"))
+}
+
+fn b(v: &Value, k: &str) -> bool {
+    v[k].as_bool()
+        .unwrap_or_else(|| panic!("{k} is not a bool"))
+}
+
+fn bytes(v: &Value, k: &str) -> Vec<u8> {
+    hex::decode(s(v, k)).unwrap()
+}
+
+fn opt_bytes(v: &Value, k: &str) -> Option<Vec<u8>> {
+    match &v[k] {
+        Value::Null => None,
+        Value::String(h) => Some(hex::decode(h).unwrap()),
+        other => panic!("{k}: {other}"),
+    }
+}
+
+fn algorithm(name: &str) -> TotpAlgorithm {
+    match name {
+        "SHA1" => TotpAlgorithm::Sha1,
+        "SHA256" => TotpAlgorithm::Sha256,
+        "SHA512" => TotpAlgorithm::Sha512,
+        other => panic!("unknown algorithm {other}"),
+    }
+}
+
+fn ticket(v: &Value) -> TicketId {
+    s(v, "ticket_id_hex").parse().unwrap()
+}
+
+/// RFC 6238 Appendix B, copied from the RFC: (time, SHA1, SHA256, SHA512), 8 digits, 30 s.
+const RFC6238_APPENDIX_B: [(i64, &str, &str, &str); 6] = [
+    (59, "94287082", "46119246", "90693936"),
+    (1111111109, "07081804", "68084774", "25091201"),
+    (1111111111, "14050471", "67062674", "99943326"),
+    (1234567890, "89005924", "91819424", "93441116"),
+    (2000000000, "69279037", "90698825", "38618901"),
+    (20000000000, "65353130", "77737706", "47863826"),
+];
+
+const RFC_SEED_SHA1: &[u8] = b"12345678901234567890";
+const RFC_SEED_SHA256: &[u8] = b"12345678901234567890123456789012";
+const RFC_SEED_SHA512: &[u8] = b"1234567890123456789012345678901234567890123456789012345678901234";
+
+#[test]
+fn rfc6238_appendix_b_published_values() {
+    for (t, sha1, sha256, sha512) in RFC6238_APPENDIX_B {
+        for (alg, seed, want) in [
+            (TotpAlgorithm::Sha1, RFC_SEED_SHA1, sha1),
+            (TotpAlgorithm::Sha256, RFC_SEED_SHA256, sha256),
+            (TotpAlgorithm::Sha512, RFC_SEED_SHA512, sha512),
+        ] {
+            let step = step_at(t * 1000, 30);
+            assert_eq!(
+                format_code(hotp(alg, seed, step, 8), 8),
+                want,
+                "{alg:?} at {t}"
+            );
+        }
+    }
+}
+
+#[test]
+fn t1_vectors_include_all_of_rfc6238_appendix_b() {
+    let vectors = load("t1.json");
+    for (t, sha1, sha256, sha512) in RFC6238_APPENDIX_B {
+        for (alg, seed, want) in [
+            ("SHA1", RFC_SEED_SHA1, sha1),
+            ("SHA256", RFC_SEED_SHA256, sha256),
+            ("SHA512", RFC_SEED_SHA512, sha512),
+        ] {
+            let found = vectors.iter().any(|v| {
+                s(v, "algorithm") == alg
+                    && i(v, "unix_time") == t
+                    && u(v, "period") == 30
+                    && u(v, "digits") == 8
+                    && bytes(v, "seed_hex") == seed
+                    && s(v, "totp") == want
+            });
+            assert!(found, "RFC 6238 {alg} at {t} missing from t1.json");
+        }
+    }
+}
+
+#[test]
+fn t1_vectors_regenerate_and_parse_back() {
+    let vectors = load("t1.json");
+    assert!(vectors.len() >= 18 + 5);
+    for v in &vectors {
+        let name = s(v, "name");
+        let alg = algorithm(s(v, "algorithm"));
+        let digits = u8::try_from(u(v, "digits")).unwrap();
+        let period = u8::try_from(u(v, "period")).unwrap();
+        let seed = bytes(v, "seed_hex");
+        let event_seed = opt_bytes(v, "event_seed_hex");
+        let release = opt_bytes(v, "release_secret_hex");
+        let step = step_at(i(v, "unix_time") * 1000, period);
+        assert_eq!(step, u(v, "step"), "{name}: step");
+        assert_eq!(
+            step,
+            u64::try_from(i(v, "unix_time")).unwrap() / u64::from(period),
+            "{name}: step is floor(unix_time / period)"
+        );
+
+        let p = T1Params {
+            algorithm: alg,
+            digits,
+            period_secs: period,
+            ticket: ticket(v),
+            event: EventId(u(v, "event_id")),
+            ticket_seed: &seed,
+            event_seed: event_seed.as_deref(),
+            release_secret: release.as_deref(),
+        };
+        let code = T1Code::generate(&p, step);
+        assert_eq!(
+            format_code(code.ticket_code, digits),
+            s(v, "totp"),
+            "{name}: totp"
+        );
+        assert_eq!(
+            code.event_code.map(|c| format_code(c, digits)).as_deref(),
+            v["event_totp"].as_str(),
+            "{name}: event totp"
+        );
+        assert_eq!(
+            code.release_mac.map(|m| m.to_vec()),
+            opt_bytes(v, "release_mac_hex"),
+            "{name}: release mac"
+        );
+        assert_eq!(code.to_bytes(), bytes(v, "body_hex"), "{name}: body");
+        assert_eq!(code.encode(), s(v, "payload"), "{name}: payload");
+
+        let Ok(Code::T1(parsed)) = Code::parse(s(v, "payload")) else {
+            panic!("{name}: payload does not parse as T1");
+        };
+        assert_eq!(parsed.algorithm, alg, "{name}");
+        assert_eq!(parsed.digits, digits, "{name}");
+        assert_eq!(parsed.period_secs, period, "{name}");
+        assert_eq!(parsed.ticket, ticket(v), "{name}");
+        assert_eq!(parsed.event, EventId(u(v, "event_id")), "{name}");
+        assert_eq!(parsed.step, step, "{name}");
+        assert_eq!(
+            format_code(parsed.ticket_code, digits),
+            s(v, "totp"),
+            "{name}"
+        );
+        assert_eq!(
+            parsed.event_code.map(|c| format_code(c, digits)).as_deref(),
+            v["event_totp"].as_str(),
+            "{name}"
+        );
+        assert_eq!(
+            parsed.release_mac.map(|m| m.to_vec()),
+            opt_bytes(v, "release_mac_hex"),
+            "{name}"
+        );
+        if let (Some(r), Some(m)) = (&release, &parsed.release_mac) {
+            assert!(verify_release_mac(r, &parsed.ticket, step, m), "{name}");
+            assert!(
+                !verify_release_mac(r, &parsed.ticket, step + 1, m),
+                "{name}"
+            );
+        }
+        assert_eq!(parsed, code, "{name}");
+    }
+}
+
+#[test]
+fn t1_vector_bodies_reject_bad_version_flags_and_trailing_bytes() {
+    for v in load("t1.json") {
+        let name = s(&v, "name");
+        let body = bytes(&v, "body_hex");
+        assert!(T1Code::from_bytes(&body).is_ok(), "{name}");
+        let mut m = body.clone();
+        m[0] = 2;
+        assert!(T1Code::from_bytes(&m).is_err(), "{name}: version 2");
+        for bit in 4..8 {
+            let mut m = body.clone();
+            m[1] |= 1 << bit;
+            assert!(T1Code::from_bytes(&m).is_err(), "{name}: flag bit {bit}");
+        }
+        let mut m = body.clone();
+        m[1] |= 0b11;
+        assert!(T1Code::from_bytes(&m).is_err(), "{name}: algorithm 3");
+        let mut m = body.clone();
+        m.push(0);
+        assert!(T1Code::from_bytes(&m).is_err(), "{name}: trailing byte");
+        assert!(
+            T1Code::from_bytes(&body[..body.len() - 1]).is_err(),
+            "{name}"
+        );
+    }
+}
+
+/// SplitMix64: a fixed-seed generator so a failure is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[test]
+fn hotp_matches_totp_rs_on_random_inputs() {
+    let mut rng = Rng(0x7E55_E7A0_0000_6238);
+    for case in 0..200 {
+        let (alg, theirs) = match rng.below(3) {
+            0 => (TotpAlgorithm::Sha1, totp_rs::Algorithm::SHA1),
+            1 => (TotpAlgorithm::Sha256, totp_rs::Algorithm::SHA256),
+            _ => (TotpAlgorithm::Sha512, totp_rs::Algorithm::SHA512),
+        };
+        // Lengths past every HMAC block size (64 / 128 bytes), so long keys get hashed too.
+        let len = 1 + usize::try_from(rng.below(160)).unwrap();
+        let seed: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let digits = 6 + u8::try_from(rng.below(4)).unwrap();
+        let period = 5 + u8::try_from(rng.below(56)).unwrap();
+        let time = rng.below(1 << 36);
+        let totp = totp_rs::Builder::new()
+            .with_algorithm(theirs)
+            .with_digits(digits)
+            .with_step_duration(u64::from(period))
+            .with_secret(seed.clone())
+            .build_noncompliant();
+        let want = totp.generate(time).to_string();
+        let step = step_at(i64::try_from(time).unwrap() * 1000, period);
+        let ours = format_code(hotp(alg, &seed, step, digits), digits);
+        assert_eq!(
+            ours,
+            want,
+            "case {case}: {alg:?} seed {} digits {digits} period {period} time {time}",
+            hex::encode(&seed)
+        );
+    }
+}
+
+fn verify_ed25519(public: &[u8], msg: &[u8], sig: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ED25519, public)
+        .verify(msg, sig)
+        .is_ok()
+}
+
+#[test]
+fn s1_vectors_regenerate_verify_and_parse_back() {
+    let vectors = load("s1.json");
+    assert!(vectors.len() >= 4);
+    for v in &vectors {
+        let name = s(v, "name");
+        let issuer = Ed25519KeyPair::from_seed_unchecked(&bytes(v, "issuer_seed_hex")).unwrap();
+        let device = Ed25519KeyPair::from_seed_unchecked(&bytes(v, "device_seed_hex")).unwrap();
+        let issuer_pk = bytes(v, "issuer_public_key_hex");
+        let device_pk = bytes(v, "device_public_key_hex");
+        assert_eq!(public_key(&issuer).to_vec(), issuer_pk, "{name}");
+        assert_eq!(public_key(&device).to_vec(), device_pk, "{name}");
+        let period = u8::try_from(u(v, "period")).unwrap();
+        let credential = Credential {
+            key_id: u32::try_from(u(v, "key_id")).unwrap(),
+            ticket: ticket(v),
+            event: EventId(u(v, "event_id")),
+            reveal_opens_at: i(v, "reveal_opens_at"),
+            valid_until: i(v, "valid_until"),
+            period_secs: period,
+            strict_jit: b(v, "strict_jit"),
+            reentry: b(v, "reentry"),
+            personalised: b(v, "personalised"),
+            device_public_key: public_key(&device),
+            seat: s(v, "seat").to_owned(),
+        };
+        let cred_bytes = bytes(v, "credential_hex");
+        let issuer_sig = bytes(v, "issuer_sig_hex");
+        let signed = credential.sign(&issuer).unwrap();
+        assert_eq!(signed.bytes, cred_bytes, "{name}: credential bytes");
+        assert_eq!(signed.issuer_sig.to_vec(), issuer_sig, "{name}: issuer sig");
+
+        // Level 1, checked with ring directly from the documented message.
+        let mut msg = b"tessera/v1/s1/credential\0".to_vec();
+        msg.extend_from_slice(&cred_bytes);
+        assert!(verify_ed25519(&issuer_pk, &msg, &issuer_sig), "{name}");
+        assert!(!verify_ed25519(&device_pk, &msg, &issuer_sig), "{name}");
+        assert!(
+            !verify_ed25519(&issuer_pk, &cred_bytes, &issuer_sig),
+            "{name}: the domain string is part of the message"
+        );
+
+        // Level 2.
+        let unix_time = i(v, "unix_time");
+        let step = step_at(unix_time * 1000, period);
+        assert_eq!(step, u(v, "step"), "{name}: step");
+        let release = opt_bytes(v, "release_secret_hex");
+        let mac = release.as_ref().map(|r| release_mac(r, &ticket(v), step));
+        assert_eq!(
+            mac.map(|m| m.to_vec()),
+            opt_bytes(v, "release_mac_hex"),
+            "{name}: release mac"
+        );
+        let mut dmsg = b"tessera/v1/s1/step\0".to_vec();
+        dmsg.extend_from_slice(digest(&SHA256, &cred_bytes).as_ref());
+        dmsg.extend_from_slice(&step.to_be_bytes());
+        match &mac {
+            Some(m) => {
+                dmsg.push(1);
+                dmsg.extend_from_slice(m);
+            }
+            None => dmsg.push(0),
+        }
+        assert_eq!(
+            dmsg,
+            bytes(v, "device_message_hex"),
+            "{name}: device message"
+        );
+        let device_sig = bytes(v, "device_sig_hex");
+        assert!(verify_ed25519(&device_pk, &dmsg, &device_sig), "{name}");
+        for k in 0..dmsg.len() {
+            let mut m = dmsg.clone();
+            m[k] ^= 0x01;
+            assert!(
+                !verify_ed25519(&device_pk, &m, &device_sig),
+                "{name}: device sig accepts message with byte {k} flipped"
+            );
+        }
+        for k in 0..device_sig.len() {
+            let mut sig = device_sig.clone();
+            sig[k] ^= 0x80;
+            assert!(
+                !verify_ed25519(&device_pk, &dmsg, &sig),
+                "{name}: device sig with byte {k} flipped verifies"
+            );
+        }
+
+        let code = S1Code::generate(&signed, &device, step, release.as_deref());
+        assert_eq!(code.device_sig.to_vec(), device_sig, "{name}: device sig");
+        assert_eq!(code.to_bytes(), bytes(v, "body_hex"), "{name}: body");
+        assert_eq!(code.encode(), s(v, "payload"), "{name}: payload");
+
+        let Ok(Code::S1(parsed)) = Code::parse(s(v, "payload")) else {
+            panic!("{name}: payload does not parse as S1");
+        };
+        assert_eq!(parsed.signed.credential, credential, "{name}: fields");
+        assert_eq!(parsed.signed.bytes, cred_bytes, "{name}");
+        assert_eq!(parsed.signed.issuer_sig.to_vec(), issuer_sig, "{name}");
+        assert_eq!(parsed.step, step, "{name}");
+        assert_eq!(parsed.release_mac, mac, "{name}");
+        assert_eq!(parsed.device_sig.to_vec(), device_sig, "{name}");
+        assert!(parsed.signed.verify(&issuer_pk), "{name}");
+        assert!(parsed.verify_device(), "{name}");
+        assert_eq!(*parsed, code, "{name}");
+    }
+}
+
+/// Any single flipped bit of an S1 body is caught: by the parser, the issuer or the device signature.
+#[test]
+fn s1_every_flipped_bit_is_rejected() {
+    for v in load("s1.json") {
+        let name = s(&v, "name");
+        let issuer_pk = bytes(&v, "issuer_public_key_hex");
+        let body = bytes(&v, "body_hex");
+        let accepted = |b: &[u8]| match S1Code::from_bytes(b) {
+            Ok(c) => c.signed.verify(&issuer_pk) && c.verify_device(),
+            Err(_) => false,
+        };
+        assert!(accepted(&body), "{name}");
+        for k in 0..body.len() {
+            for bit in 0..8 {
+                let mut m = body.clone();
+                m[k] ^= 1 << bit;
+                assert!(
+                    !accepted(&m),
+                    "{name}: byte {k} bit {bit} flipped is accepted"
+                );
+            }
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert!(
+            S1Code::from_bytes(&longer).is_err(),
+            "{name}: trailing byte"
+        );
+    }
+}
+
+/// The text rules of docs/PROTOCOL.md §3 and §9: canonical upper-case unpadded base32 only.
+#[test]
+fn payload_text_must_be_canonical_base32() {
+    let vectors = load("t1.json");
+    let v = vectors.iter().find(|v| u(v, "body_len") == 44).unwrap();
+    let payload = s(v, "payload");
+    assert!(Code::parse(payload).is_ok());
+    let text = &payload[3..];
+    // 44 bytes are 71 characters; the last one carries 3 unused bits, which must be zero.
+    let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let last = alphabet.find(&text[text.len() - 1..]).unwrap();
+    let unused_bit_set = &alphabet[(last | 1)..=(last | 1)];
+    assert_ne!(unused_bit_set, &text[text.len() - 1..]);
+    for bad in [
+        format!("T1:{}", text.to_lowercase()),
+        format!("t1:{text}"),
+        format!("T1:{text}="),
+        format!("T1:{text}AA"),
+        format!("T1:{}{unused_bit_set}", &text[..text.len() - 1]),
+        format!("T1:{text} "),
+        format!(" T1:{text}"),
+        format!("S1:{text}"),
+        format!("T1:{}", "A".repeat(1640)),
+    ] {
+        assert!(Code::parse(&bad).is_err(), "{bad}");
+    }
+}
