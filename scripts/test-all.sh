@@ -22,6 +22,10 @@ fi
 step "cargo test (Rust)"
 cargo test --workspace --locked
 
+step "cargo test: the OS keyring vault (feature os-keyring)"
+cargo clippy -p tessera-core --features os-keyring --lib --locked -- -D warnings
+cargo test -p tessera-core --features os-keyring --locked --lib keyring
+
 step "Python: independent protocol-vector check"
 venv=target/py-venv
 if [ ! -x "$venv/bin/python" ]; then

@@ -202,3 +202,27 @@ mod tests {
         assert_eq!(v.wrap("w1", &[1u8; 32]), Err(VaultError::KeyNotFound));
     }
 }
+
+#[cfg(all(test, feature = "os-keyring"))]
+mod keyring_tests {
+    use super::*;
+
+    /// Where the OS offers a credential store the KEK round-trips through it; where it
+    /// does not (a CI container has no Secret Service), the vault says so with a typed
+    /// error instead of panicking or pretending.
+    #[test]
+    fn keyring_vault_round_trips_or_reports_unavailable() {
+        let v = KeyringVault::new("tessera-test");
+        let id = format!("test-{}", std::process::id());
+        match v.wrap(&id, &[3u8; 32]) {
+            Ok(blob) => {
+                assert_eq!(blob, id.as_bytes(), "the keyring vault stores only a reference");
+                assert_eq!(&v.unwrap(&id, &blob).unwrap()[..], &[3u8; 32]);
+                assert_eq!(v.unwrap(&id, b"another-wallet"), Err(VaultError::KeyNotFound));
+                v.delete(&id).unwrap();
+                assert_eq!(v.unwrap(&id, &blob), Err(VaultError::KeyNotFound));
+            }
+            Err(e) => assert!(matches!(e, VaultError::Unavailable(_)), "{e:?}"),
+        }
+    }
+}
