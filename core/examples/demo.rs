@@ -99,6 +99,8 @@ fn main() -> Result<(), Box<dyn Error>> {
         println!("{}", f.qr.to_terminal());
         println!("{}…", &f.payload[..60.min(f.payload.len())]);
         if n + 1 < frames {
+            // Draw the next frame now, so the switch at the boundary is instant.
+            wallet.prepare_next_frame(&id)?;
             // One wake-up per step: sleep until the next step begins.
             let wait = f.ends_at_ms - wallet.trusted_time().now_ms;
             std::thread::sleep(Duration::from_millis(wait.max(0) as u64 + 5));

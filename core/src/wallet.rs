@@ -527,9 +527,27 @@ impl Wallet {
     }
 
     /// The frame to show now. Refused with the matching error outside the reveal window
-    /// or while verification is missing. The frame of the next step is drawn before it is
-    /// due, so the call at a step boundary returns at once.
+    /// or while verification is missing. Returns at once when the frame was prepared
+    /// ahead by [`Wallet::prepare_next_frame`].
     pub fn frame(&self, id: &TicketId) -> Result<Frame, WalletError> {
+        let (st, event, step) = self.ready(id)?;
+        self.cached_or_draw(&st, &event, step)
+    }
+
+    /// Draws the frame of the step after the current one and keeps it, so the `frame()`
+    /// call at the step boundary only reads memory. Call it once per step, any time after
+    /// showing a frame (a watcher does). The ticket must be ready now.
+    pub fn prepare_next_frame(&self, id: &TicketId) -> Result<Frame, WalletError> {
+        let (st, event, step) = self.ready(id)?;
+        let next = step + 1;
+        if step_start_ms(next, event.period_secs) >= event.valid_until.saturating_mul(1000) {
+            return Err(WalletError::Expired);
+        }
+        self.cached_or_draw(&st, &event, next)
+    }
+
+    /// The ticket, its policy and the current step, or the refusal matching its state.
+    fn ready(&self, id: &TicketId) -> Result<(StoredTicket, EventPolicy, u64), WalletError> {
         let st = self.store.ticket(id)?.ok_or(WalletError::NotFound(*id))?;
         let event = self
             .store
@@ -543,26 +561,28 @@ impl Wallet {
             return Err(refusal);
         }
         let step = step_at(time.now_ms, event.period_secs);
-        let cached = {
-            let mut s = self.session();
-            s.frames.retain(|(_, k), _| *k >= step);
-            s.frames.get(&(*id, step)).cloned()
-        };
-        let current = match cached {
-            Some(f) => f,
-            None => self.draw(&st, &event, step)?,
-        };
-        let next = step + 1;
-        let missing_next = !self.session().frames.contains_key(&(*id, next));
-        if missing_next
-            && step_start_ms(next, event.period_secs) < event.valid_until.saturating_mul(1000)
-        {
-            let f = self.draw(&st, &event, next)?;
-            let mut s = self.session();
-            s.frames.insert((*id, next), f);
-            s.frames.insert((*id, step), current.clone());
+        Ok((st, event, step))
+    }
+
+    fn cached_or_draw(
+        &self,
+        st: &StoredTicket,
+        event: &EventPolicy,
+        step: u64,
+    ) -> Result<Frame, WalletError> {
+        let id = st.ticket.id;
+        if let Some(f) = self.session().frames.get(&(id, step)) {
+            return Ok(f.clone());
         }
-        Ok(current)
+        // Drawn without holding the session lock, so tickets draw in parallel.
+        let f = self.draw(st, event, step)?;
+        let mut s = self.session();
+        // Keep at most this ticket's previous, current and next step; steps count
+        // differently per period, so other tickets' frames are left alone.
+        s.frames
+            .retain(|(t, k), _| *t != id || k.saturating_add(1) >= step);
+        s.frames.insert((id, step), f.clone());
+        Ok(f)
     }
 
     fn draw(

@@ -375,3 +375,33 @@ fn install_refuses_a_credential_that_disagrees_with_its_event() {
         "a refused install stores nothing"
     );
 }
+
+#[test]
+fn the_next_frame_is_prepared_before_its_step_begins() {
+    let fx = Fixture::new();
+    let w = fx.wallet();
+    install(&fx, &w, CodeFormat::S1, 1);
+    fx.open_window();
+    let id = ticket_id(0);
+    let now = w.frame(&id).unwrap();
+    let next = w.prepare_next_frame(&id).unwrap();
+    assert_eq!(next.step, now.step + 1);
+    assert_eq!(next.starts_at_ms, now.ends_at_ms);
+    // The boundary call only reads memory: with the sealed device seed now unreadable,
+    // the prepared frame is still what it returns.
+    rusqlite::Connection::open(fx.db())
+        .unwrap()
+        .execute("UPDATE meta SET value = x'00' WHERE key = 'device_seed'", [])
+        .unwrap();
+    fx.clock
+        .advance((now.ends_at_ms - (OPENS * 1000 + 1000)) as u64);
+    assert_eq!(w.frame(&id).unwrap(), next);
+    // Not before the window: nothing is prepared for a locked ticket.
+    let fx2 = Fixture::new();
+    let w2 = fx2.wallet();
+    install(&fx2, &w2, CodeFormat::T1, 1);
+    assert_eq!(
+        w2.prepare_next_frame(&id),
+        Err(WalletError::Locked { opens_at: OPENS })
+    );
+}
