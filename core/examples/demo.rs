@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 
 const PERIOD: u8 = 5;
 const OPENS_IN_SECS: i64 = 6;
+const SEAT: &str = "Block A · Row 3 · Seat 14";
 
 fn main() -> Result<(), Box<dyn Error>> {
     let frames: u32 = match std::env::args().skip_while(|a| a != "--frames").nth(1) {
@@ -47,7 +48,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut ticket = Ticket {
         id: TicketId::random().map_err(|_| "system random failed")?,
         event_id: event.event_id,
-        seat: "Block A · Row 3 · Seat 14".into(),
+        seat: SEAT.into(),
         holder_name: Some("Ada Lovelace".into()),
         device_public_key: wallet.device_public_key(),
         credential: None,
@@ -65,7 +66,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     wallet.anchor_time(SystemWallClock.now_unix_ms())?;
     println!(
         "ticket {id} installed for \"{}\", seat {}",
-        event.name, "Block A · Row 3 · Seat 14"
+        event.name, SEAT
     );
 
     // --- the attendee's part -----------------------------------------------------------
