@@ -216,9 +216,16 @@ mod keyring_tests {
         let id = format!("test-{}", std::process::id());
         match v.wrap(&id, &[3u8; 32]) {
             Ok(blob) => {
-                assert_eq!(blob, id.as_bytes(), "the keyring vault stores only a reference");
+                assert_eq!(
+                    blob,
+                    id.as_bytes(),
+                    "the keyring vault stores only a reference"
+                );
                 assert_eq!(&v.unwrap(&id, &blob).unwrap()[..], &[3u8; 32]);
-                assert_eq!(v.unwrap(&id, b"another-wallet"), Err(VaultError::KeyNotFound));
+                assert_eq!(
+                    v.unwrap(&id, b"another-wallet"),
+                    Err(VaultError::KeyNotFound)
+                );
                 v.delete(&id).unwrap();
                 assert_eq!(v.unwrap(&id, &blob), Err(VaultError::KeyNotFound));
             }

@@ -391,7 +391,10 @@ fn the_next_frame_is_prepared_before_its_step_begins() {
     // the prepared frame is still what it returns.
     rusqlite::Connection::open(fx.db())
         .unwrap()
-        .execute("UPDATE meta SET value = x'00' WHERE key = 'device_seed'", [])
+        .execute(
+            "UPDATE meta SET value = x'00' WHERE key = 'device_seed'",
+            [],
+        )
         .unwrap();
     fx.clock
         .advance((now.ends_at_ms - (OPENS * 1000 + 1000)) as u64);
