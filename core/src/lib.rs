@@ -15,6 +15,7 @@ pub mod qr;
 pub mod reveal;
 pub mod seal;
 pub mod store;
+pub mod sync;
 pub mod ticket;
 pub mod wallet;
 
