@@ -1,1 +1,42 @@
-//! Tessera reference issuer.
+//! Tessera reference issuer: the ticketing backend the wallet syncs with, and the gate
+//! backend (bundles, scan uploads). axum on tokio, one SQLite file per data directory.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tessera_issuer::IssuerError> {
+//! let issuer = tessera_issuer::Issuer::start(tessera_issuer::IssuerConfig::new("./data")).await?;
+//! println!("{} {}", issuer.url(), issuer.admin_token());
+//! issuer.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The HTTP contract is docs/API.md; decisions are in issuer/README.md.
+
+mod accounts;
+mod audit;
+mod auth;
+mod clock;
+mod db;
+mod error;
+mod events;
+mod gate;
+mod metrics;
+mod outbox;
+mod routes;
+mod secrets;
+mod server;
+mod state;
+mod sync;
+mod tickets;
+mod verification;
+
+pub use auth::{MAX_BODY_BYTES, Role};
+pub use clock::{Clock, SystemClock};
+pub use error::{ApiError, IssuerError};
+pub use gate::ScanUploadResponse;
+pub use outbox::{Channel, DevOutbox, MessageSender, SendError};
+pub use secrets::ISSUER_KEY_ID;
+pub use server::{Issuer, IssuerConfig, RunningIssuer};
+pub use verification::{
+    EMAIL_MAX_REQUESTS, EMAIL_TOKEN_TTL_MS, RATE_WINDOW_MS, SMS_CODE_TTL_MS, SMS_MAX_REQUESTS,
+    SMS_MAX_WRONG,
+};

@@ -1,0 +1,308 @@
+//! The gate bundle: everything a gate needs to judge codes offline, as one JSON document.
+//!
+//! An S1 bundle holds public material only: issuer public keys, revocations, policy and
+//! holder names. T1 needs the ticket seeds, so they sit in [`GateBundle::t1`], an
+//! `Option` that S1 bundles leave `None`; that a stolen scanner cannot mint S1 tickets
+//! is then visible in the type. The one secret an S1 bundle may carry is the release
+//! secret of a strict just-in-time event (see [`GateBundle::release_secrets`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tessera_core::policy::{MAX_PERIOD_SECS, MIN_PERIOD_SECS};
+use tessera_core::{EventId, TicketId, TotpAlgorithm};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::GateError;
+
+macro_rules! hex32 {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; 32]);
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), hex::encode(self.0))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&hex::encode(self.0))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                let mut b = [0u8; 32];
+                hex::decode_to_slice(&s, &mut b)
+                    .map_err(|_| serde::de::Error::custom("expected 64 hex digits"))?;
+                Ok(Self(b))
+            }
+        }
+    };
+}
+
+hex32!(
+    /// A 32-byte Ed25519 public key (an issuer's), written as 64 hex digits.
+    PublicKey
+);
+hex32!(
+    /// SHA-256 of an S1 credential's signed bytes (`SignedCredential::digest`), written as 64 hex digits.
+    CredentialDigest
+);
+
+/// Secret bytes (a TOTP seed or a release secret): wiped on drop, never printed.
+///
+/// Serialized as hex because the bundle is JSON; the transient hex text is wiped too.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes, for the HMAC that needs them; do not copy them elsewhere.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Whether there are no bytes at all.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        // Lengths are not secret; contents are compared without an early exit.
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+impl Eq for Secret {}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = Zeroizing::new(hex::encode(&self.0));
+        s.serialize_str(&text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Zeroizing::new(String::deserialize(d)?);
+        hex::decode(text.as_bytes())
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom("secret must be hex"))
+    }
+}
+
+/// Whether a ticket already admitted may be admitted again (leave and come back).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ReentryPolicy {
+    /// One admission per ticket.
+    Deny,
+    /// Every fresh code admits again (a replayed code still does not).
+    Allow,
+    /// Follow the re-entry flag the issuer signed into each S1 credential; T1 tickets get one admission.
+    #[default]
+    FollowCredential,
+}
+
+/// The T1 secrets: per-ticket TOTP seeds, and the TOTP parameters the gate insists on.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct T1Secrets {
+    /// HMAC of the TOTP values; a code claiming another is rejected.
+    pub algorithm: TotpAlgorithm,
+    /// Digits of each TOTP value (6–9).
+    pub digits: u8,
+    /// Per-event seed, when the event's codes carry an event TOTP too.
+    #[serde(default)]
+    pub event_seed: Option<Secret>,
+    /// Per-ticket seeds by ticket id.
+    pub ticket_seeds: BTreeMap<TicketId, Secret>,
+}
+
+impl fmt::Debug for T1Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("T1Secrets")
+            .field("algorithm", &self.algorithm)
+            .field("digits", &self.digits)
+            .field(
+                "event_seed",
+                &self.event_seed.as_ref().map(|_| "<redacted>"),
+            )
+            .field("ticket_seeds", &self.ticket_seeds.len())
+            .finish()
+    }
+}
+
+/// Everything a gate needs to judge the codes of one event offline.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateBundle {
+    /// The event this gate admits to; codes for any other event are `WrongEvent`.
+    pub event: EventId,
+    /// Rotation period of the event's codes, seconds (5–60).
+    pub period_secs: u8,
+    /// Unix seconds from which the event admits (an S1 credential's own window applies too).
+    pub valid_from: i64,
+    /// Unix seconds at which admission ends.
+    pub valid_until: i64,
+    /// Issuer Ed25519 public keys by key id (the S1 credential names its key id).
+    pub issuer_keys: BTreeMap<u32, PublicKey>,
+    /// Revoked tickets.
+    #[serde(default)]
+    pub revoked: BTreeSet<TicketId>,
+    /// Revoked S1 credentials, for a ticket rebound to another phone: the old binding's
+    /// credential still carries a valid issuer signature, so it is revoked by digest.
+    #[serde(default)]
+    pub revoked_credentials: BTreeSet<CredentialDigest>,
+    /// Whether a ticket may enter more than once.
+    #[serde(default)]
+    pub reentry: ReentryPolicy,
+    /// Holder names of personalised tickets, shown on admission for an ID check (personal data).
+    #[serde(default)]
+    pub holder_names: BTreeMap<TicketId, String>,
+    /// Seat labels of tickets whose codes carry none (T1); S1 codes carry their signed seat.
+    #[serde(default)]
+    pub seats: BTreeMap<TicketId, String>,
+    /// Release secrets of strict just-in-time events, by event id. A code of an event
+    /// listed here must carry a valid release MAC. This is the one secret an S1 bundle may
+    /// hold: every wallet receives it when the reveal window opens, and it cannot make a
+    /// code on its own (an S1 code still needs the issuer's and the device's signatures).
+    #[serde(default)]
+    pub release_secrets: BTreeMap<EventId, Secret>,
+    /// T1 only: the ticket seeds. S1 bundles leave this `None`.
+    #[serde(default)]
+    pub t1: Option<T1Secrets>,
+}
+
+impl fmt::Debug for GateBundle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Counts only: names are personal data and seeds are secrets.
+        f.debug_struct("GateBundle")
+            .field("event", &self.event)
+            .field("period_secs", &self.period_secs)
+            .field("valid_from", &self.valid_from)
+            .field("valid_until", &self.valid_until)
+            .field("issuer_keys", &self.issuer_keys)
+            .field("revoked", &self.revoked.len())
+            .field("revoked_credentials", &self.revoked_credentials.len())
+            .field("reentry", &self.reentry)
+            .field("holder_names", &self.holder_names.len())
+            .field("seats", &self.seats.len())
+            .field("release_secrets", &self.release_secrets.len())
+            .field("t1", &self.t1)
+            .finish()
+    }
+}
+
+impl GateBundle {
+    /// An S1 bundle with no keys, revocations or names yet: public material only.
+    pub fn new_s1(event: EventId, period_secs: u8, valid_from: i64, valid_until: i64) -> Self {
+        Self {
+            event,
+            period_secs,
+            valid_from,
+            valid_until,
+            issuer_keys: BTreeMap::new(),
+            revoked: BTreeSet::new(),
+            revoked_credentials: BTreeSet::new(),
+            reentry: ReentryPolicy::default(),
+            holder_names: BTreeMap::new(),
+            seats: BTreeMap::new(),
+            release_secrets: BTreeMap::new(),
+            t1: None,
+        }
+    }
+
+    /// Whether the bundle carries any secret (T1 seeds or a release secret).
+    pub fn holds_private_material(&self) -> bool {
+        self.t1.is_some() || !self.release_secrets.is_empty()
+    }
+
+    /// The bundle as JSON (what an issuer hands to its gates).
+    pub fn to_json(&self) -> Result<String, GateError> {
+        serde_json::to_string(self).map_err(|e| GateError::Export(e.to_string()))
+    }
+
+    /// Reads and validates a bundle from JSON.
+    pub fn from_json(text: &str) -> Result<Self, GateError> {
+        let b: Self = serde_json::from_str(text).map_err(|e| {
+            // serde_json's message quotes no input for these types, but say only where.
+            GateError::Export(format!(
+                "bundle JSON at line {} column {}",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        b.validate()?;
+        Ok(b)
+    }
+
+    /// Checks the invariants the verifier relies on.
+    pub fn validate(&self) -> Result<(), GateError> {
+        if !(MIN_PERIOD_SECS..=MAX_PERIOD_SECS).contains(&self.period_secs) {
+            return Err(GateError::InvalidBundle("period must be 5–60 s"));
+        }
+        if self.valid_until <= self.valid_from {
+            return Err(GateError::InvalidBundle("window closes before it opens"));
+        }
+        if self.release_secrets.values().any(Secret::is_empty) {
+            return Err(GateError::InvalidBundle("empty release secret"));
+        }
+        if let Some(t1) = &self.t1 {
+            if !(6..=9).contains(&t1.digits) {
+                return Err(GateError::InvalidBundle("T1 digits must be 6–9"));
+            }
+            if t1.ticket_seeds.values().any(Secret::is_empty)
+                || t1.event_seed.as_ref().is_some_and(Secret::is_empty)
+            {
+                return Err(GateError::InvalidBundle("empty T1 seed"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_secrets_or_names() {
+        let mut b = GateBundle::new_s1(EventId(1), 15, 0, 10);
+        b.holder_names
+            .insert(TicketId([1; 16]), "Ada Lovelace".into());
+        b.release_secrets
+            .insert(EventId(1), Secret::new(b"release-secret".to_vec()));
+        b.t1 = Some(T1Secrets {
+            algorithm: TotpAlgorithm::Sha1,
+            digits: 8,
+            event_seed: Some(Secret::new(vec![0xAB; 20])),
+            ticket_seeds: [(TicketId([1; 16]), Secret::new(vec![0xCD; 20]))].into(),
+        });
+        let text = format!("{b:?}");
+        assert!(!text.contains("Ada"), "{text}");
+        assert!(!text.contains("abab") && !text.contains("cdcd"), "{text}");
+        assert!(!text.contains("release-secret"), "{text}");
+    }
+}

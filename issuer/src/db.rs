@@ -1,0 +1,141 @@
+//! The issuer database: one SQLite file in the data directory, WAL, versioned migrations.
+//!
+//! A `rusqlite::Connection` is not `Sync`, so it sits behind a mutex and every piece of
+//! database work runs on a blocking thread ([`Db::call`]), one short transaction at a time.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::{ApiError, IssuerError};
+
+/// Schema version this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: u32 = 1;
+
+/// Migrations by target version; each runs in one transaction with its version bump.
+const MIGRATIONS: &[(u32, &str)] = &[(1, MIGRATION_1)];
+
+const MIGRATION_1: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE issuer_keys (key_id INTEGER PRIMARY KEY, seed BLOB NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE tokens (
+    token_hash BLOB PRIMARY KEY, role TEXT NOT NULL, created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE accounts (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);
+CREATE TABLE devices (
+    public_key BLOB PRIMARY KEY, platform TEXT NOT NULL, enrolled_ms INTEGER NOT NULL,
+    account_id INTEGER REFERENCES accounts(id)
+) WITHOUT ROWID;
+CREATE TABLE nonces (
+    device BLOB NOT NULL, nonce BLOB NOT NULL, expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, nonce)
+) WITHOUT ROWID;
+CREATE INDEX nonces_by_expiry ON nonces (expires_ms);
+CREATE TABLE events (
+    event_id INTEGER PRIMARY KEY, policy TEXT NOT NULL, event_seed BLOB NOT NULL,
+    release_secret BLOB NOT NULL, release_version INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+);
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY, account_id INTEGER NOT NULL REFERENCES accounts(id),
+    event_id INTEGER NOT NULL REFERENCES events(event_id), phone TEXT, created_ms INTEGER NOT NULL
+);
+CREATE INDEX orders_by_account ON orders (account_id);
+CREATE TABLE tickets (
+    id BLOB PRIMARY KEY, order_id INTEGER NOT NULL REFERENCES orders(id),
+    event_id INTEGER NOT NULL REFERENCES events(event_id), account_id INTEGER REFERENCES accounts(id),
+    seat TEXT NOT NULL, holder_name TEXT, seed BLOB NOT NULL, device BLOB,
+    version INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX tickets_by_account ON tickets (account_id);
+CREATE INDEX tickets_by_device ON tickets (device);
+CREATE INDEX tickets_by_event ON tickets (event_id);
+CREATE TABLE bindings (
+    id INTEGER PRIMARY KEY, ticket_id BLOB NOT NULL, device BLOB NOT NULL, version INTEGER NOT NULL,
+    credential BLOB, bound_ms INTEGER NOT NULL, ended_ms INTEGER, end_reason TEXT
+);
+CREATE INDEX bindings_by_device ON bindings (device);
+CREATE INDEX bindings_by_ticket ON bindings (ticket_id);
+CREATE TABLE email_tokens (
+    token_hash BLOB PRIMARY KEY, device BLOB NOT NULL, email TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE message_requests (device BLOB NOT NULL, channel TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX message_requests_by_device ON message_requests (device, channel, at_ms);
+CREATE TABLE sms_codes (
+    device BLOB PRIMARY KEY, account_id INTEGER NOT NULL, phone TEXT NOT NULL,
+    code_mac BLOB NOT NULL, expires_ms INTEGER NOT NULL, wrong_attempts INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE phone_verified (
+    device BLOB NOT NULL, account_id INTEGER NOT NULL, phone TEXT NOT NULL, at_ms INTEGER NOT NULL,
+    PRIMARY KEY (device, account_id)
+) WITHOUT ROWID;
+CREATE TABLE transfers (
+    id TEXT PRIMARY KEY, ticket_id BLOB NOT NULL, from_account INTEGER NOT NULL,
+    to_email TEXT NOT NULL, created_ms INTEGER NOT NULL, accepted_ms INTEGER
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, role TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY, channel TEXT NOT NULL, recipient TEXT NOT NULL, body TEXT NOT NULL,
+    sent_ms INTEGER NOT NULL
+);
+CREATE TABLE scans_counted (gate_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (gate_id, seq)) WITHOUT ROWID;
+";
+
+/// Shared handle to the issuer database.
+#[derive(Clone)]
+pub(crate) struct Db(Arc<Mutex<Connection>>);
+
+impl Db {
+    /// Opens (or creates) the database at `path` and migrates it.
+    pub(crate) fn open(path: &Path) -> Result<Self, IssuerError> {
+        let mut conn = Connection::open(path)?;
+        // WAL + NORMAL: a commit survives the process being killed; FULL fsyncs are not
+        // worth their cost for a reference issuer.
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        migrate(&mut conn)?;
+        Ok(Self(Arc::new(Mutex::new(conn))))
+    }
+
+    /// Runs `f` on the connection on this thread (callers are already on a blocking thread).
+    pub(crate) fn blocking<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        // A panic while holding the lock cannot leave a half-done change: an open
+        // transaction rolls back when dropped. So a poisoned lock is still usable.
+        let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Runs `f` on the connection on a blocking thread.
+    pub(crate) async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.blocking(f))
+            .await
+            .map_err(|_| ApiError::internal())?
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), IssuerError> {
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(IssuerError::NewerSchema(version));
+    }
+    for (target, sql) in MIGRATIONS {
+        if version < *target {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", target)?;
+            tx.commit()?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Errors: [`ApiError`] is what a request gets back (an HTTP status and an `ErrorBody`
+//! with a stable code from docs/API.md); [`IssuerError`] is why the server did not start.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tessera_core::sync::api::ErrorBody;
+
+/// A refused or failed request: status, stable code, and a message for people.
+///
+/// Messages are written by hand at each call site and never quote request data, so no
+/// seed, token or code can end up in an error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine code (`bad_request`, `unauthorized`, …).
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+    /// Seconds to wait before trying again (`Retry-After`), for `rate_limited`.
+    pub retry_after_secs: Option<u64>,
+}
+
+/// The stable code of a refused request, attached to the response so the metrics layer
+/// can count refusals by code without parsing bodies.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RefusedCode(pub &'static str);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400 `bad_request`.
+    pub fn bad_request(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
+    }
+    /// 401 `unauthorized`.
+    pub fn unauthorized(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m)
+    }
+    /// 401 `bad_signature`.
+    pub fn bad_signature() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            "the request signature does not verify",
+        )
+    }
+    /// 401 `replayed_request`.
+    pub fn replayed() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "replayed_request",
+            "this request was already received",
+        )
+    }
+    /// 401 `stale_request`.
+    pub fn stale() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "stale_request",
+            "the request timestamp is too far from the issuer's clock",
+        )
+    }
+    /// 403 `forbidden`.
+    pub fn forbidden(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", m)
+    }
+    /// 404 `not_found`.
+    pub fn not_found(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", m)
+    }
+    /// 403 `needs_verification`.
+    pub fn needs_verification(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "needs_verification", m)
+    }
+    /// 409 `change_blocked`.
+    pub fn change_blocked() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "change_blocked",
+            "an event of this account blocks holder changes; ask the box office",
+        )
+    }
+    /// 409 `not_transferable`.
+    pub fn not_transferable() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "not_transferable",
+            "the event does not allow transfers",
+        )
+    }
+    /// 409 `conflict`.
+    pub fn conflict(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", m)
+    }
+    /// 410 `code_expired`.
+    pub fn code_expired(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::GONE, "code_expired", m)
+    }
+    /// 429 `too_many_attempts`.
+    pub fn too_many_attempts() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many wrong codes; request a new one",
+        )
+    }
+    /// 429 `rate_limited`, to be retried after `retry_after_secs`.
+    pub fn rate_limited(m: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m)
+        }
+    }
+    /// 413 `payload_too_large`.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than 1 MiB",
+        )
+    }
+    /// 500 `internal`. The cause is not told: it could name storage details.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+}
+
+impl From<rusqlite::Error> for ApiError {
+    fn from(_: rusqlite::Error) -> Self {
+        Self::internal()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let retry_after_secs = self.retry_after_secs;
+        let mut r = (
+            self.status,
+            Json(ErrorBody {
+                error: self.code.to_owned(),
+                message: self.message,
+            }),
+        )
+            .into_response();
+        if let Some(secs) = retry_after_secs {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        r.extensions_mut().insert(RefusedCode(self.code));
+        r
+    }
+}
+
+/// Why the issuer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IssuerError {
+    /// The data directory or a file in it could not be created or read.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Storage(String),
+    /// The database was written by a newer version of the issuer.
+    #[error("database schema {0} is newer than this issuer understands")]
+    NewerSchema(u32),
+    /// The stored issuer key is unusable, or the random generator failed.
+    #[error("issuer key: {0}")]
+    Key(&'static str),
+    /// The gate scan log could not be opened.
+    #[error("scan log: {0}")]
+    ScanLog(String),
+}
+
+impl From<rusqlite::Error> for IssuerError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Storage(e.to_string())
+    }
+}

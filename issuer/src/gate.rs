@@ -1,0 +1,169 @@
+//! The gate side: bundles for the verifier (tessera-gate's `GateBundle`) and scan-log
+//! uploads merged into the issuer's own copy of the scan log.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use tessera_core::code::SignedCredential;
+use tessera_core::{CodeFormat, EventId};
+use tessera_gate::{
+    CredentialDigest, DuplicateAdmission, GateBundle, GateError, PublicKey, ReentryPolicy, ScanLog,
+    ScanRecord, Secret, T1Secrets,
+};
+
+use crate::error::ApiError;
+use crate::events::{self, sql_id};
+use crate::secrets::ISSUER_KEY_ID;
+use crate::state::AppState;
+use crate::tickets::{self, COLUMNS, TicketRow};
+
+/// The bundle of one event. S1 bundles hold public material only, plus the release
+/// secret of a strict-JIT event (every wallet gets it too once the window opens).
+pub(crate) fn bundle(st: &AppState, c: &Connection, id: EventId) -> Result<GateBundle, ApiError> {
+    let ev = events::require(c, id)?;
+    let p = &ev.policy;
+    let mut b = GateBundle::new_s1(id, p.period_secs, p.reveal_opens_at, p.valid_until);
+    b.issuer_keys = BTreeMap::from([(ISSUER_KEY_ID, PublicKey(st.secrets.public))]);
+    b.reentry = if p.reentry {
+        ReentryPolicy::Allow
+    } else {
+        ReentryPolicy::Deny
+    };
+    let all: Vec<TicketRow> = {
+        let mut s = c.prepare(&format!(
+            "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 ORDER BY id"
+        ))?;
+        s.query_map([sql_id(id)?], tickets::row)?
+            .collect::<Result<_, _>>()?
+    };
+    let mut seeds = BTreeMap::new();
+    for t in &all {
+        if t.revoked {
+            b.revoked.insert(t.id);
+        }
+        if let (true, Some(name)) = (p.personalised, &t.holder_name) {
+            b.holder_names.insert(t.id, name.clone());
+        }
+        if p.format == CodeFormat::T1 {
+            if !t.seat.is_empty() {
+                b.seats.insert(t.id, t.seat.clone());
+            }
+            seeds.insert(t.id, Secret::new(t.seed.to_vec()));
+        }
+    }
+    b.revoked_credentials = ended_credentials(c, id)?;
+    if p.strict_jit {
+        b.release_secrets
+            .insert(id, Secret::new(ev.release_secret.to_vec()));
+    }
+    if p.format == CodeFormat::T1 {
+        b.t1 = Some(T1Secrets {
+            algorithm: p.totp_algorithm,
+            digits: p.totp_digits,
+            event_seed: Some(Secret::new(ev.event_seed.to_vec())),
+            ticket_seeds: seeds,
+        });
+    }
+    b.validate().map_err(|_| ApiError::internal())?;
+    Ok(b)
+}
+
+/// Digests of the S1 credentials of ended bindings: still signed, no longer valid.
+fn ended_credentials(
+    c: &Connection,
+    id: EventId,
+) -> Result<std::collections::BTreeSet<CredentialDigest>, ApiError> {
+    let mut s = c.prepare(
+        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
+         WHERE t.event_id = ?1 AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL",
+    )?;
+    let creds: Vec<Vec<u8>> = s
+        .query_map([sql_id(id)?], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = std::collections::BTreeSet::new();
+    for bytes in creds {
+        let signed = SignedCredential::from_bytes(&bytes).map_err(|_| ApiError::internal())?;
+        out.insert(CredentialDigest(signed.digest()));
+    }
+    Ok(out)
+}
+
+/// What a scan upload did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanUploadResponse {
+    /// Records new to the issuer's log.
+    pub imported: usize,
+    /// Records it already held.
+    pub unchanged: usize,
+    /// Records whose `(gate_id, seq)` it held with other content.
+    pub conflicts: usize,
+    /// Every ticket admitted twice where re-entry was not allowed, in the merged log.
+    pub duplicate_admissions: Vec<DuplicateAdmission>,
+}
+
+/// Parses an upload: the JSON-lines export of `ScanLog::export_jsonl`, or a JSON array.
+pub(crate) fn parse_upload(body: &[u8]) -> Result<Vec<ScanRecord>, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        serde_json::from_slice(body)
+            .map_err(|_| ApiError::bad_request("body is not a JSON array of scan records"))
+    } else {
+        ScanLog::read_jsonl(body).map_err(|_| {
+            ApiError::bad_request("body is not a scan-log export (one JSON record per line)")
+        })
+    }
+}
+
+/// Merges uploaded records into the issuer's scan log and counts the new ones.
+pub(crate) fn merge(
+    st: &AppState,
+    c: &mut Connection,
+    records: &[ScanRecord],
+) -> Result<ScanUploadResponse, ApiError> {
+    let report = {
+        let mut log = st
+            .scans
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let before = log
+            .duplicate_admissions()
+            .map_err(|_| ApiError::internal())?
+            .len();
+        let report = log.merge(records).map_err(|e| match e {
+            // A record the log cannot take (no gate id, seq out of range) is the caller's.
+            GateError::Export(_) => ApiError::bad_request("scan records rejected by the scan log"),
+            _ => ApiError::internal(),
+        })?;
+        let new_dups = report.duplicate_admissions.len().saturating_sub(before);
+        st.metrics
+            .duplicate_admissions(u64::try_from(new_dups).unwrap_or(0));
+        report
+    };
+    // Count each (gate, seq) once in the metrics, however often it is uploaded.
+    let tx = c.transaction()?;
+    for r in records {
+        let seq = i64::try_from(r.seq).map_err(|_| ApiError::bad_request("seq out of range"))?;
+        let new = tx.execute(
+            "INSERT OR IGNORE INTO scans_counted (gate_id, seq) VALUES (?1, ?2)",
+            params![r.gate_id, seq],
+        )?;
+        if new == 1 {
+            st.metrics.scan(r.outcome);
+        }
+    }
+    tx.commit()?;
+    Ok(ScanUploadResponse {
+        imported: report.imported,
+        unchanged: report.unchanged,
+        conflicts: report.conflicts,
+        duplicate_admissions: report.duplicate_admissions,
+    })
+}
+
+/// Parses an event id from a URL path segment.
+pub(crate) fn parse_event_id(text: &str) -> Result<EventId, ApiError> {
+    text.parse::<u64>()
+        .map(EventId)
+        .map_err(|_| ApiError::bad_request("an event id is a decimal number"))
+}

@@ -1,0 +1,126 @@
+//! Staff endpoints (bearer tokens): admin and box office.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use rusqlite::params;
+use serde_json::{Value, json};
+use tessera_core::EventPolicy;
+use tessera_core::sync::api::{
+    AuditEntry, HolderChange, OrderRequest, OrderResponse, OutboxMessage, TokenRequest,
+    TokenResponse,
+};
+
+use crate::auth::{JsonBody, Role, Staff};
+use crate::error::ApiError;
+use crate::secrets::{new_token, token_hash};
+use crate::state::Shared;
+use crate::{audit, events, outbox, tickets};
+
+type JsonResult<T> = Result<Json<T>, ApiError>;
+
+/// `POST /v1/admin/tokens`: mints a box-office or gate token. Audited (without the token).
+pub(super) async fn tokens(
+    State(st): State<Shared>,
+    staff: Staff,
+    JsonBody(req): JsonBody<TokenRequest>,
+) -> JsonResult<TokenResponse> {
+    let actor = staff.require(&[Role::Admin])?;
+    let role = match Role::parse(&req.role) {
+        Some(r @ (Role::BoxOffice | Role::Gate)) => r,
+        _ => return Err(ApiError::bad_request("role must be box_office or gate")),
+    };
+    let token = new_token()?;
+    let hash = token_hash(&token);
+    let now = st.now_ms();
+    st.db
+        .call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO tokens (token_hash, role, created_ms) VALUES (?1, ?2, ?3)",
+                params![hash, role.as_str(), now],
+            )?;
+            audit::record(&tx, now, actor.as_str(), "token.create", role.as_str(), "")?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(TokenResponse { token }))
+}
+
+/// `POST /v1/admin/events`: creates or replaces an event. Audited.
+pub(super) async fn events(
+    State(st): State<Shared>,
+    staff: Staff,
+    JsonBody(policy): JsonBody<EventPolicy>,
+) -> JsonResult<EventPolicy> {
+    let actor = staff.require(&[Role::Admin])?;
+    let now = st.now_ms();
+    st.db
+        .call(move |c| {
+            events::put(c, &policy, actor.as_str(), now)?;
+            Ok(policy)
+        })
+        .await
+        .map(Json)
+}
+
+/// `POST /v1/admin/orders`. Audited.
+pub(super) async fn orders(
+    State(st): State<Shared>,
+    staff: Staff,
+    JsonBody(req): JsonBody<OrderRequest>,
+) -> JsonResult<OrderResponse> {
+    let actor = staff.require(&[Role::Admin, Role::BoxOffice])?;
+    let now = st.now_ms();
+    let tickets = st
+        .db
+        .call(move |c| tickets::create_order(c, &req, actor.as_str(), now))
+        .await?;
+    Ok(Json(OrderResponse { tickets }))
+}
+
+/// `POST /v1/admin/tickets/{id}/revoke`. Audited.
+pub(super) async fn revoke(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> JsonResult<Value> {
+    let actor = staff.require(&[Role::Admin, Role::BoxOffice])?;
+    let id = tickets::parse_id(&id)?;
+    let now = st.now_ms();
+    st.db
+        .call(move |c| tickets::revoke(c, &id, actor.as_str(), now))
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `POST /v1/boxoffice/tickets/{id}/holder`: the change-block override. Audited with the reason.
+pub(super) async fn holder(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    staff: Staff,
+    JsonBody(change): JsonBody<HolderChange>,
+) -> JsonResult<Value> {
+    let actor = staff.require(&[Role::Admin, Role::BoxOffice])?;
+    let id = tickets::parse_id(&id)?;
+    let now = st.now_ms();
+    st.db
+        .call(move |c| tickets::override_holder(c, &id, &change, actor.as_str(), now))
+        .await?;
+    Ok(Json(json!({})))
+}
+
+/// `GET /v1/admin/audit`.
+pub(super) async fn audit(State(st): State<Shared>, staff: Staff) -> JsonResult<Vec<AuditEntry>> {
+    staff.require(&[Role::Admin])?;
+    st.db.call(|c| Ok(audit::list(c)?)).await.map(Json)
+}
+
+/// `GET /v1/dev/outbox`.
+pub(super) async fn outbox(
+    State(st): State<Shared>,
+    staff: Staff,
+) -> JsonResult<Vec<OutboxMessage>> {
+    staff.require(&[Role::Admin])?;
+    st.db.call(|c| Ok(outbox::list(c)?)).await.map(Json)
+}

@@ -1,0 +1,198 @@
+//! Attendee endpoints: every one is device-signed (see `auth::Signed`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use rusqlite::params;
+use tessera_core::sync::api::{
+    EmailConfirm, EmailRequest, EnrollRequest, EnrollResponse, OrderResponse, PhoneConfirm,
+    PhoneRequest, ProfileUpdate, SyncRequest, SyncResponse, TransferRequest, TransferResponse,
+    VerificationStatus,
+};
+use zeroize::Zeroizing;
+
+use super::send;
+use crate::auth::{Enrolling, NoBody, Signed};
+use crate::error::ApiError;
+use crate::outbox::Channel;
+use crate::state::Shared;
+use crate::verification::{self, Outgoing};
+use crate::{sync as sync_mod, tickets};
+
+/// Longest platform name stored.
+const MAX_PLATFORM_LEN: usize = 64;
+
+type JsonResult<T> = Result<Json<T>, ApiError>;
+
+/// `POST /v1/devices`: enrolls the signing device (idempotent).
+pub(super) async fn enroll(
+    State(st): State<Shared>,
+    s: Enrolling<EnrollRequest>,
+) -> JsonResult<EnrollResponse> {
+    if s.body.platform.len() > MAX_PLATFORM_LEN {
+        return Err(ApiError::bad_request("platform name longer than 64 bytes"));
+    }
+    let now = st.now_ms();
+    let device = s.device;
+    st.db
+        .call(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO devices (public_key, platform, enrolled_ms) VALUES (?1, ?2, ?3)",
+                params![&device[..], s.body.platform, now],
+            )?;
+            Ok(())
+        })
+        .await?;
+    Ok(Json(EnrollResponse {
+        device_id: hex::encode(device),
+        server_time_ms: now,
+    }))
+}
+
+/// `POST /v1/attendee/email/request`.
+pub(super) async fn email_request(
+    State(st): State<Shared>,
+    s: Signed<EmailRequest>,
+) -> JsonResult<VerificationStatus> {
+    let now = st.now_ms();
+    let (status, msg) = st
+        .db
+        .call(move |c| verification::request_email(c, &s.device, &s.body.email, now))
+        .await?;
+    send(&st, msg).await?;
+    Ok(Json(status))
+}
+
+/// `POST /v1/attendee/email/confirm`.
+pub(super) async fn email_confirm(
+    State(st): State<Shared>,
+    s: Signed<EmailConfirm>,
+) -> JsonResult<VerificationStatus> {
+    let now = st.now_ms();
+    let st2 = st.clone();
+    let token = Zeroizing::new(s.body.token);
+    let r = st
+        .db
+        .call(move |c| verification::confirm_email(&st2, c, &s.device, &token, now))
+        .await?;
+    Ok(Json(r))
+}
+
+/// `POST /v1/attendee/phone/request`.
+pub(super) async fn phone_request(
+    State(st): State<Shared>,
+    s: Signed<PhoneRequest>,
+) -> JsonResult<VerificationStatus> {
+    let now = st.now_ms();
+    let st2 = st.clone();
+    let (status, msg) = st
+        .db
+        .call(move |c| verification::request_phone(&st2, c, &s.device, &s.body.phone, now))
+        .await?;
+    send(&st, msg).await?;
+    Ok(Json(status))
+}
+
+/// `POST /v1/attendee/phone/confirm`.
+pub(super) async fn phone_confirm(
+    State(st): State<Shared>,
+    s: Signed<PhoneConfirm>,
+) -> JsonResult<VerificationStatus> {
+    let now = st.now_ms();
+    let st2 = st.clone();
+    let code = Zeroizing::new(s.body.code);
+    let r = st
+        .db
+        .call(move |c| verification::confirm_phone(&st2, c, &s.device, &code, now))
+        .await?;
+    Ok(Json(r))
+}
+
+/// `POST /v1/attendee/sync`.
+pub(super) async fn sync(
+    State(st): State<Shared>,
+    s: Signed<SyncRequest>,
+) -> JsonResult<SyncResponse> {
+    let wallet = sync_mod::parse_ephemeral(&s.body.ephemeral_public_key)?;
+    let now = st.now_ms();
+    let st2 = st.clone();
+    let r = st
+        .db
+        .call(move |c| sync_mod::sync(&st2, c, &s.device, wallet, now))
+        .await?;
+    Ok(Json(r))
+}
+
+/// `POST /v1/attendee/tickets/{id}/transfer`.
+pub(super) async fn transfer(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    s: Signed<TransferRequest>,
+) -> JsonResult<TransferResponse> {
+    let id = tickets::parse_id(&id)?;
+    let now = st.now_ms();
+    let to = s.body.to_email.clone();
+    let transfer_id = st
+        .db
+        .call(move |c| tickets::transfer(c, &s.device, &id, &s.body.to_email, now))
+        .await?;
+    let to = crate::accounts::normalize_email(&to)?;
+    send(
+        &st,
+        Outgoing {
+            channel: Channel::Email,
+            to,
+            body: Zeroizing::new(format!(
+                "A ticket was transferred to you. Confirm this address in the app, then accept \
+                 transfer {transfer_id}.\ntessera://accept-transfer?id={transfer_id}"
+            )),
+        },
+    )
+    .await?;
+    Ok(Json(TransferResponse { transfer_id }))
+}
+
+/// `POST /v1/attendee/transfers/{id}/accept`.
+pub(super) async fn accept(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    s: Signed<NoBody>,
+) -> JsonResult<OrderResponse> {
+    let now = st.now_ms();
+    let tickets = st
+        .db
+        .call(move |c| tickets::accept(c, &s.device, &id, now))
+        .await?;
+    Ok(Json(OrderResponse { tickets }))
+}
+
+/// `POST /v1/attendee/rebind`.
+pub(super) async fn rebind(
+    State(st): State<Shared>,
+    s: Signed<NoBody>,
+) -> JsonResult<OrderResponse> {
+    let now = st.now_ms();
+    let tickets = st
+        .db
+        .call(move |c| tickets::rebind(c, &s.device, now))
+        .await?;
+    Ok(Json(OrderResponse { tickets }))
+}
+
+/// `POST /v1/attendee/profile`.
+pub(super) async fn profile(
+    State(st): State<Shared>,
+    s: Signed<ProfileUpdate>,
+) -> JsonResult<VerificationStatus> {
+    let now = st.now_ms();
+    let r = st
+        .db
+        .call(move |c| {
+            tickets::update_profile(c, &s.device, &s.body, now)?;
+            Ok(VerificationStatus {
+                verified: verification::verified(c, &s.device)?,
+                pending_expires_at_ms: None,
+            })
+        })
+        .await?;
+    Ok(Json(r))
+}

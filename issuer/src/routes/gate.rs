@@ -1,0 +1,47 @@
+//! Gate endpoints (gate or admin token): bundles and scan uploads.
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::{Role, Staff, read_body};
+use crate::error::ApiError;
+use crate::gate::{self, ScanUploadResponse};
+use crate::state::Shared;
+
+/// `GET /v1/gate/events/{id}/bundle`: the event's `GateBundle` as JSON.
+pub(super) async fn bundle(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> Result<Response, ApiError> {
+    staff.require(&[Role::Gate, Role::Admin])?;
+    let id = gate::parse_event_id(&id)?;
+    let st2 = st.clone();
+    let json = st
+        .db
+        .call(move |c| {
+            let b = gate::bundle(&st2, c, id)?;
+            b.to_json().map_err(|_| ApiError::internal())
+        })
+        .await?;
+    Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// `POST /v1/gate/scans`: a scan-log export (JSON lines or a JSON array) to merge.
+pub(super) async fn scans(
+    State(st): State<Shared>,
+    staff: Staff,
+    req: Request,
+) -> Result<Json<ScanUploadResponse>, ApiError> {
+    staff.require(&[Role::Gate, Role::Admin])?;
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts, body).await?;
+    let records = gate::parse_upload(&bytes)?;
+    let st2 = st.clone();
+    st.db
+        .call(move |c| gate::merge(&st2, c, &records))
+        .await
+        .map(Json)
+}

@@ -1,0 +1,192 @@
+//! Starting and stopping the issuer.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tessera_gate::ScanLog;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+use crate::clock::{Clock, SystemClock};
+use crate::db::Db;
+use crate::error::IssuerError;
+use crate::metrics::Metrics;
+use crate::outbox::{DevOutbox, MessageSender};
+use crate::secrets::IssuerSecrets;
+use crate::state::AppState;
+
+/// Database file of the issuer, inside the data directory.
+const DB_FILE: &str = "issuer.sqlite";
+/// The merged gate scan log, inside the data directory (tessera-gate's format).
+const SCANS_FILE: &str = "scans.sqlite";
+/// How long shutdown waits for open connections before cutting them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// How to run an issuer.
+#[derive(Clone)]
+pub struct IssuerConfig {
+    /// Directory for the database and keys; created if missing.
+    pub data_dir: PathBuf,
+    /// Address to listen on; the default `127.0.0.1:0` picks a free loopback port.
+    pub bind: SocketAddr,
+    /// Where "now" comes from (tests inject one; default: the system clock).
+    pub clock: Arc<dyn Clock>,
+    /// Where emails and SMS go; `None` uses the [`DevOutbox`] (`GET /v1/dev/outbox`).
+    pub sender: Option<Arc<dyn MessageSender>>,
+}
+
+impl fmt::Debug for IssuerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuerConfig")
+            .field("data_dir", &self.data_dir)
+            .field("bind", &self.bind)
+            .field("custom_sender", &self.sender.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerConfig {
+    /// Defaults: loopback, a free port, the system clock, the dev outbox.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            clock: Arc::new(SystemClock),
+            sender: None,
+        }
+    }
+}
+
+/// The issuer server.
+#[derive(Debug, Clone, Copy)]
+pub struct Issuer;
+
+impl Issuer {
+    /// Opens (or creates) the data directory and starts serving.
+    pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, IssuerError> {
+        create_private_dir(&config.data_dir)?;
+        let db = Db::open(&config.data_dir.join(DB_FILE))?;
+        let now = config.clock.now_ms();
+        let secrets = db.blocking(|c| IssuerSecrets::load_or_create(c, now))?;
+        let scans = ScanLog::open(config.data_dir.join(SCANS_FILE))
+            .map_err(|e| IssuerError::ScanLog(e.to_string()))?;
+        let sender = config
+            .sender
+            .clone()
+            .unwrap_or_else(|| Arc::new(DevOutbox::new(db.clone(), config.clock.clone())));
+        let admin_token = secrets.admin_token.clone();
+        let public_key = secrets.public;
+        let state = Arc::new(AppState {
+            db,
+            clock: config.clock.clone(),
+            sender,
+            secrets,
+            metrics: Metrics::default(),
+            scans: Mutex::new(scans),
+        });
+        let listener = tokio::net::TcpListener::bind(config.bind).await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let app = crate::routes::router(state);
+        let task = tokio::spawn(async move {
+            // Resolves on an explicit shutdown and when the handle is dropped.
+            let stop = async move {
+                let _ = rx.await;
+            };
+            // Serving only ends with an accept error the listener already survived; nothing
+            // is left to report to, so the task just ends.
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await;
+        });
+        Ok(RunningIssuer {
+            addr,
+            admin_token,
+            public_key,
+            stop: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// Creates the data directory if missing; new directories are private to the user on
+/// Unix, because the database holds the signing key and the admin token.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir)
+}
+
+/// A running issuer. Dropping it stops the server (without waiting); prefer
+/// [`shutdown`](Self::shutdown) to wait until it has stopped.
+pub struct RunningIssuer {
+    addr: SocketAddr,
+    admin_token: Zeroizing<String>,
+    public_key: [u8; 32],
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for RunningIssuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The admin token stays out of Debug output.
+        f.debug_struct("RunningIssuer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningIssuer {
+    /// Base URL, e.g. `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The admin bearer token (stable across restarts of the same data directory).
+    pub fn admin_token(&self) -> String {
+        self.admin_token.to_string()
+    }
+
+    /// The issuer's Ed25519 public key (key id [`crate::ISSUER_KEY_ID`]).
+    pub fn issuer_public_key(&self) -> [u8; 32] {
+        self.public_key
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to 10 s), and
+    /// returns once the server and its database are closed.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for RunningIssuer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! What every request handler shares.
+
+use std::sync::{Arc, Mutex};
+
+use tessera_gate::ScanLog;
+
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::metrics::Metrics;
+use crate::outbox::MessageSender;
+use crate::secrets::IssuerSecrets;
+
+/// The issuer's running state.
+pub(crate) struct AppState {
+    /// The issuer database.
+    pub db: Db,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Where emails and SMS go.
+    pub sender: Arc<dyn MessageSender>,
+    /// Signing key, admin token, code MAC key.
+    pub secrets: IssuerSecrets,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// The merged scan log of every gate (tessera-gate's own format, its own file).
+    pub scans: Mutex<ScanLog>,
+}
+
+/// The state as handlers receive it.
+pub(crate) type Shared = Arc<AppState>;
+
+impl AppState {
+    /// Now, Unix ms, on the issuer's clock.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,322 @@
+//! Email and SMS verification of a device.
+//!
+//! Email: a one-time link token (32 random bytes) that only the device that asked may
+//! confirm, with a device-signed request; confirming links the device to the account of
+//! that address (creating it if new). SMS: a 6-digit code for a phone number of one of the
+//! account's orders, valid 5 minutes, dead after 5 wrong tries, at most 3 per device per
+//! 10 minutes. Tokens are stored as SHA-256 and codes as HMAC under a server key, so the
+//! database alone does not reveal them; the message itself is the only clear copy.
+
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
+use rusqlite::{Connection, OptionalExtension, params};
+use tessera_core::Verification;
+use tessera_core::sync::api::VerificationStatus;
+use zeroize::Zeroizing;
+
+use crate::accounts;
+use crate::error::ApiError;
+use crate::outbox::Channel;
+use crate::secrets::{new_token, token_hash};
+use crate::state::AppState;
+
+/// How long an email link is valid.
+pub const EMAIL_TOKEN_TTL_MS: i64 = 15 * 60_000;
+/// How long an SMS code is valid.
+pub const SMS_CODE_TTL_MS: i64 = 5 * 60_000;
+/// Wrong SMS codes after which the code is dead.
+pub const SMS_MAX_WRONG: u32 = 5;
+/// SMS codes a device may request per [`RATE_WINDOW_MS`].
+pub const SMS_MAX_REQUESTS: i64 = 3;
+/// Email links a device may request per [`RATE_WINDOW_MS`] (mail bombing guard).
+pub const EMAIL_MAX_REQUESTS: i64 = 10;
+/// The rate-limit window.
+pub const RATE_WINDOW_MS: i64 = 10 * 60_000;
+
+/// A message to send once the change that made it is committed.
+pub(crate) struct Outgoing {
+    /// Email or SMS.
+    pub channel: Channel,
+    /// Address or number.
+    pub to: String,
+    /// The text; holds a secret, so it is wiped after sending.
+    pub body: Zeroizing<String>,
+}
+
+/// What a device has verified, for its current account.
+pub(crate) fn verified(c: &Connection, device: &[u8; 32]) -> Result<Vec<Verification>, ApiError> {
+    let Some(account) = accounts::of_device(c, device)? else {
+        return Ok(Vec::new());
+    };
+    let mut v = vec![Verification::Email];
+    let phone = c
+        .query_row(
+            "SELECT 1 FROM phone_verified WHERE device = ?1 AND account_id = ?2",
+            params![&device[..], account],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if phone {
+        v.push(Verification::Phone);
+    }
+    Ok(v)
+}
+
+fn status(
+    c: &Connection,
+    device: &[u8; 32],
+    pending: Option<i64>,
+) -> Result<VerificationStatus, ApiError> {
+    Ok(VerificationStatus {
+        verified: verified(c, device)?,
+        pending_expires_at_ms: pending,
+    })
+}
+
+/// Refuses when the device asked for `channel` messages too often; records this request.
+fn rate_limit(
+    c: &Connection,
+    device: &[u8; 32],
+    channel: Channel,
+    max: i64,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let since = now_ms - RATE_WINDOW_MS;
+    let (count, oldest): (i64, Option<i64>) = c.query_row(
+        "SELECT COUNT(*), MIN(at_ms) FROM message_requests WHERE device = ?1 AND channel = ?2 AND at_ms > ?3",
+        params![&device[..], channel.as_str(), since],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if count >= max {
+        let wait_ms = oldest.map_or(RATE_WINDOW_MS, |o| o + RATE_WINDOW_MS - now_ms);
+        let secs = u64::try_from(wait_ms.max(0) / 1000 + 1).unwrap_or(1);
+        return Err(ApiError::rate_limited(
+            format!(
+                "at most {max} {} requests per device per 10 minutes",
+                channel.as_str()
+            ),
+            secs,
+        ));
+    }
+    c.execute("DELETE FROM message_requests WHERE at_ms <= ?1", [since])?;
+    c.execute(
+        "INSERT INTO message_requests (device, channel, at_ms) VALUES (?1, ?2, ?3)",
+        params![&device[..], channel.as_str(), now_ms],
+    )?;
+    Ok(())
+}
+
+/// Starts email verification: stores a one-time token and returns the email to send.
+pub(crate) fn request_email(
+    c: &mut Connection,
+    device: &[u8; 32],
+    email: &str,
+    now_ms: i64,
+) -> Result<(VerificationStatus, Outgoing), ApiError> {
+    let email = accounts::normalize_email(email)?;
+    let token = Zeroizing::new(new_token()?);
+    let expires = now_ms + EMAIL_TOKEN_TTL_MS;
+    let tx = c.transaction()?;
+    rate_limit(&tx, device, Channel::Email, EMAIL_MAX_REQUESTS, now_ms)?;
+    tx.execute("DELETE FROM email_tokens WHERE expires_ms < ?1", [now_ms])?;
+    tx.execute(
+        "INSERT INTO email_tokens (token_hash, device, email, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash(&token), &device[..], email, expires],
+    )?;
+    let st = status(&tx, device, Some(expires))?;
+    tx.commit()?;
+    let body = Zeroizing::new(format!(
+        "Confirm your email address for your tickets: open this link on the phone that asked for it.\n\
+         tessera://verify-email?token={}\n\
+         The link works once and expires in 15 minutes.",
+        &*token
+    ));
+    Ok((
+        st,
+        Outgoing {
+            channel: Channel::Email,
+            to: email,
+            body,
+        },
+    ))
+}
+
+/// Confirms an email token from the device that requested it; links device and account.
+pub(crate) fn confirm_email(
+    st: &AppState,
+    c: &mut Connection,
+    device: &[u8; 32],
+    token: &str,
+    now_ms: i64,
+) -> Result<VerificationStatus, ApiError> {
+    let tx = c.transaction()?;
+    let row: Option<(Vec<u8>, String, i64, bool)> = tx
+        .query_row(
+            "SELECT device, email, expires_ms, used FROM email_tokens WHERE token_hash = ?1",
+            [token_hash(token.trim())],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let fail = |e: ApiError| {
+        st.metrics.failed_verification("email_token");
+        e
+    };
+    let Some((owner, email, expires, used)) = row else {
+        return Err(fail(ApiError::not_found("unknown email verification link")));
+    };
+    if owner != device[..] {
+        return Err(fail(ApiError::forbidden(
+            "this link can only be confirmed on the device that asked for it",
+        )));
+    }
+    if used {
+        return Err(fail(ApiError::code_expired("this link was already used")));
+    }
+    if now_ms >= expires {
+        return Err(fail(ApiError::code_expired("this link has expired")));
+    }
+    tx.execute(
+        "UPDATE email_tokens SET used = 1 WHERE token_hash = ?1",
+        [token_hash(token.trim())],
+    )?;
+    let account = accounts::get_or_create(&tx, &email, now_ms)?;
+    tx.execute(
+        "UPDATE devices SET account_id = ?2 WHERE public_key = ?1",
+        params![&device[..], account],
+    )?;
+    let s = status(&tx, device, None)?;
+    tx.commit()?;
+    Ok(s)
+}
+
+fn code_mac(st: &AppState, device: &[u8; 32], code: &str) -> Vec<u8> {
+    let mut ctx = hmac::Context::with_key(&st.secrets.code_key);
+    ctx.update(device);
+    ctx.update(code.as_bytes());
+    ctx.sign().as_ref().to_vec()
+}
+
+/// A uniformly random 6-digit code.
+fn six_digits() -> Result<Zeroizing<String>, ApiError> {
+    // Rejection sampling: 4_294_000_000 is the largest multiple of 10^6 below 2^32.
+    loop {
+        let mut b = [0u8; 4];
+        SystemRandom::new()
+            .fill(&mut b)
+            .map_err(|_| ApiError::internal())?;
+        let v = u32::from_be_bytes(b);
+        if v < 4_294_000_000 {
+            return Ok(Zeroizing::new(format!("{:06}", v % 1_000_000)));
+        }
+    }
+}
+
+/// Starts SMS verification for a phone of one of the account's orders.
+pub(crate) fn request_phone(
+    st: &AppState,
+    c: &mut Connection,
+    device: &[u8; 32],
+    phone: &str,
+    now_ms: i64,
+) -> Result<(VerificationStatus, Outgoing), ApiError> {
+    let phone = accounts::normalize_phone(phone)?;
+    let tx = c.transaction()?;
+    let account = accounts::require_of_device(&tx, device)?;
+    let on_order = tx
+        .query_row(
+            "SELECT 1 FROM orders WHERE account_id = ?1 AND phone = ?2 LIMIT 1",
+            params![account, phone],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !on_order {
+        return Err(ApiError::not_found(
+            "no order of this account has that phone number",
+        ));
+    }
+    rate_limit(&tx, device, Channel::Sms, SMS_MAX_REQUESTS, now_ms)?;
+    let code = six_digits()?;
+    let expires = now_ms + SMS_CODE_TTL_MS;
+    // A new code replaces the pending one and its attempt count.
+    tx.execute(
+        "INSERT OR REPLACE INTO sms_codes (device, account_id, phone, code_mac, expires_ms, wrong_attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
+        params![&device[..], account, phone, code_mac(st, device, &code), expires],
+    )?;
+    let s = status(&tx, device, Some(expires))?;
+    tx.commit()?;
+    let body = Zeroizing::new(format!(
+        "Your ticket verification code is {}. It expires in 5 minutes.",
+        &*code
+    ));
+    Ok((
+        s,
+        Outgoing {
+            channel: Channel::Sms,
+            to: phone,
+            body,
+        },
+    ))
+}
+
+/// Checks an SMS code.
+pub(crate) fn confirm_phone(
+    st: &AppState,
+    c: &mut Connection,
+    device: &[u8; 32],
+    code: &str,
+    now_ms: i64,
+) -> Result<VerificationStatus, ApiError> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request("the code is 6 digits"));
+    }
+    let tx = c.transaction()?;
+    let row: Option<(i64, String, Vec<u8>, i64, u32)> = tx
+        .query_row(
+            "SELECT account_id, phone, code_mac, expires_ms, wrong_attempts FROM sms_codes WHERE device = ?1",
+            [&device[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((account, phone, mac, expires, wrong)) = row else {
+        return Err(ApiError::not_found("no code pending; request one"));
+    };
+    if wrong >= SMS_MAX_WRONG {
+        return Err(ApiError::too_many_attempts());
+    }
+    if now_ms >= expires {
+        tx.execute("DELETE FROM sms_codes WHERE device = ?1", [&device[..]])?;
+        tx.commit()?;
+        return Err(ApiError::code_expired(
+            "the code has expired; request a new one",
+        ));
+    }
+    let mut ctx = Vec::with_capacity(32 + code.len());
+    ctx.extend_from_slice(device);
+    ctx.extend_from_slice(code.as_bytes());
+    if hmac::verify(&st.secrets.code_key, &ctx, &mac).is_err() {
+        st.metrics.failed_verification("sms_code");
+        let wrong = wrong + 1;
+        tx.execute(
+            "UPDATE sms_codes SET wrong_attempts = ?2 WHERE device = ?1",
+            params![&device[..], wrong],
+        )?;
+        tx.commit()?;
+        return Err(if wrong >= SMS_MAX_WRONG {
+            ApiError::too_many_attempts()
+        } else {
+            ApiError::bad_request("wrong code")
+        });
+    }
+    tx.execute("DELETE FROM sms_codes WHERE device = ?1", [&device[..]])?;
+    tx.execute(
+        "INSERT OR REPLACE INTO phone_verified (device, account_id, phone, at_ms) VALUES (?1, ?2, ?3, ?4)",
+        params![&device[..], account, phone, now_ms],
+    )?;
+    let s = status(&tx, device, None)?;
+    tx.commit()?;
+    Ok(s)
+}
