@@ -685,3 +685,112 @@ impl Wallet {
         Ok(self.store.integrity_check()?)
     }
 }
+
+/// Sync support, driven by `crate::sync`: kept in its own block so the facade above and
+/// the sync code evolve without stepping on each other.
+impl Wallet {
+    /// The store, for the sync code's read-only checks.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Seals a checked sync under the KEK and writes it, with the time anchor, in one
+    /// transaction; only then does the session adopt the new anchor.
+    pub(crate) fn commit_sync(
+        &self,
+        v: crate::sync::apply::ValidatedSync,
+    ) -> Result<(), WalletError> {
+        let known: HashMap<EventId, &EventPolicy> =
+            v.events.iter().map(|e| (e.event_id, e)).collect();
+        let (rows, releases) = self.with_kek(|kek| {
+            let mut rows = Vec::with_capacity(v.tickets.len());
+            for (t, secrets) in v.tickets {
+                let policy = match known.get(&t.event_id) {
+                    Some(p) => (*p).clone(),
+                    None => self.store.event(t.event_id)?.ok_or_else(|| {
+                        WalletError::Invalid(format!("ticket {} names unknown event", t.id))
+                    })?,
+                };
+                // The sync checks ran already; this is the same gate `install` applies.
+                Self::check_ticket(&t, &policy)?;
+                let s = |col: &'static str, b: &[u8]| {
+                    seal(kek, &seed_ctx(&t.id, col, t.version), b).map_err(sealed(col))
+                };
+                let sealed_ticket_seed = s("ticket_seed", &secrets.ticket_seed)?;
+                let sealed_event_seed = secrets
+                    .event_seed
+                    .as_ref()
+                    .map(|e| s("event_seed", e))
+                    .transpose()?;
+                rows.push(StoredTicket {
+                    ticket: t,
+                    sealed_ticket_seed,
+                    sealed_event_seed,
+                });
+            }
+            let mut releases = Vec::with_capacity(v.releases.len());
+            for r in &v.releases {
+                let row = r.event.0.to_be_bytes();
+                let sealed_secret = seal(kek, &release_ctx(&row, r.version), &r.secret)
+                    .map_err(sealed("release secret"))?;
+                releases.push((
+                    r.event,
+                    StoredRelease {
+                        version: r.version,
+                        sealed: sealed_secret,
+                    },
+                ));
+            }
+            Ok((rows, releases))
+        })?;
+        let anchor = TimeAnchor {
+            server_unix_ms: v.server_time_ms,
+            mono_ms: self.mono.elapsed_ms(),
+            session: self.mono.session(),
+        };
+        let json = serde_json::to_vec(&anchor).map_err(|e| WalletError::Storage(e.to_string()))?;
+        let mut s = self.session();
+        let high_water = s.high_water_ms.max(v.server_time_ms);
+        let high_water_bytes = high_water.to_be_bytes();
+        let mut meta: Vec<(&str, &[u8])> =
+            vec![(META_ANCHOR, &json), (META_HIGH_WATER, &high_water_bytes)];
+        meta.extend(v.meta.iter().map(|(k, b)| (*k, b.as_slice())));
+        let verified: Vec<(Verification, i64)> =
+            v.verified.iter().map(|k| (*k, v.server_time_ms)).collect();
+        self.store
+            .apply_sync(&v.events, &rows, &releases, &verified, &v.moved, &meta)?;
+        s.high_water_ms = high_water;
+        s.high_water_saved_ms = high_water;
+        s.anchor = Some(anchor);
+        s.frames.clear();
+        Ok(())
+    }
+
+    /// Marks tickets as moved to another device (after a transfer from here, or when the
+    /// issuer says so): they stay listed and reveal as `BoundElsewhere`, their seeds are
+    /// dropped. Returns how many the wallet held.
+    pub fn mark_moved(&self, ids: &[TicketId]) -> Result<usize, WalletError> {
+        let n = self.store.mark_moved(ids)?;
+        let mut s = self.session();
+        s.frames.retain(|(t, _), _| !ids.contains(t));
+        s.presence.retain(|t| !ids.contains(t));
+        Ok(n)
+    }
+
+    /// Erases the wallet: every row of the database and the key-encryption key in the
+    /// vault. Whatever SQLite leaves in free pages was sealed under that key, so it can
+    /// no longer be opened. This instance is unusable afterwards; open the file again for
+    /// a fresh wallet (new device key: enroll again, then sync).
+    pub fn wipe(&self) -> Result<(), WalletError> {
+        *self.kek.write().unwrap_or_else(|e| e.into_inner()) = None;
+        {
+            let mut s = self.session();
+            s.frames.clear();
+            s.presence.clear();
+            s.anchor = None;
+        }
+        self.store.wipe()?;
+        self.vault.delete(&self.wallet_id)?;
+        Ok(())
+    }
+}

@@ -302,6 +302,113 @@ impl Store {
         )?;
         Ok(())
     }
+
+    /// Writes everything one sync brings in a single transaction: events and tickets
+    /// (inserted or replaced), release secrets, the verification set (the issuer's list
+    /// replaces the stored one; kinds already recorded keep their time), moved tickets
+    /// (kept, device key zeroed and seeds dropped, see `sync::apply::MOVED_DEVICE_KEY`)
+    /// and `meta` rows (the time anchor). All land or none do.
+    pub fn apply_sync(
+        &self,
+        events: &[EventPolicy],
+        tickets: &[StoredTicket],
+        releases: &[(EventId, StoredRelease)],
+        verified: &[(Verification, i64)],
+        moved: &[TicketId],
+        meta: &[(&str, &[u8])],
+    ) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        {
+            let mut put_event = tx.prepare_cached(
+                "INSERT INTO events (event_id, policy) VALUES (?1, ?2)
+                 ON CONFLICT (event_id) DO UPDATE SET policy = excluded.policy",
+            )?;
+            for e in events {
+                let json =
+                    serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                put_event.execute(params![e.event_id.0 as i64, json])?;
+            }
+            let mut put_ticket = tx.prepare_cached(
+                "INSERT OR REPLACE INTO tickets (ticket_id, event_id, seat, holder_name, device_public_key,
+                    credential, revoked, version, sealed_ticket_seed, sealed_event_seed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for t in tickets {
+                let k = &t.ticket;
+                put_ticket.execute(params![
+                    &k.id.0[..],
+                    k.event_id.0 as i64,
+                    k.seat,
+                    k.holder_name,
+                    &k.device_public_key[..],
+                    k.credential.as_ref().map(|c| c.to_bytes()),
+                    k.revoked,
+                    k.version,
+                    t.sealed_ticket_seed,
+                    t.sealed_event_seed,
+                ])?;
+            }
+            let mut put_release = tx.prepare_cached(
+                "INSERT OR REPLACE INTO release_secrets (event_id, version, sealed) VALUES (?1, ?2, ?3)",
+            )?;
+            for (event, r) in releases {
+                put_release.execute(params![event.0 as i64, r.version, r.sealed])?;
+            }
+            let kinds: Vec<&str> = verified
+                .iter()
+                .map(|(v, _)| verification_name(*v))
+                .collect();
+            let mut stored = tx.prepare_cached("SELECT kind FROM verifications")?;
+            let old: Vec<String> = stored
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<Result<_, _>>()?;
+            for k in old.iter().filter(|k| !kinds.contains(&k.as_str())) {
+                tx.execute("DELETE FROM verifications WHERE kind = ?1", [k])?;
+            }
+            for (v, at_ms) in verified {
+                tx.execute(
+                    "INSERT OR IGNORE INTO verifications (kind, verified_at_ms) VALUES (?1, ?2)",
+                    params![verification_name(*v), at_ms],
+                )?;
+            }
+            for id in moved {
+                Self::mark_moved_in(&tx, id)?;
+            }
+            for (k, v) in meta {
+                tx.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks tickets as moved to another device in one transaction; returns how many of
+    /// them the store held. The rows stay (the app shows them as bound elsewhere).
+    pub fn mark_moved(&self, ids: &[TicketId]) -> Result<usize, StoreError> {
+        let mut c = self.conn();
+        let tx = c.transaction()?;
+        let mut n = 0;
+        for id in ids {
+            n += Self::mark_moved_in(&tx, id)?;
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// A moved ticket keeps its public fields; its device key becomes all zeroes (no key
+    /// pair has it, so it reveals as bound elsewhere) and its seeds are dropped: this
+    /// device is no longer entitled to them.
+    fn mark_moved_in(tx: &rusqlite::Transaction<'_>, id: &TicketId) -> Result<usize, StoreError> {
+        Ok(tx.execute(
+            "UPDATE tickets SET device_public_key = zeroblob(32), sealed_ticket_seed = X'',
+                sealed_event_seed = NULL WHERE ticket_id = ?1",
+            [&id.0[..]],
+        )?)
+    }
 }
 
 fn verification_name(v: Verification) -> &'static str {

@@ -1,0 +1,311 @@
+//! The sync error: one enum for everything talking to the issuer can fail with, each
+//! variant something an app can act on (retry later, ask the user for a code, show a
+//! message), and none carrying a secret.
+
+use crate::error::WalletError;
+use crate::ids::TicketId;
+use crate::sync::api::ErrorBody;
+
+/// Everything a call to the issuer, or applying its answer, can fail with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyncError {
+    /// The issuer URL does not parse or is not usable as a base (query, credentials…).
+    #[error("invalid issuer URL: {0}")]
+    InvalidUrl(String),
+    /// The issuer URL is not HTTPS and not on this machine (loopback): refused, because
+    /// tickets and device signatures would travel in clear.
+    #[error("insecure issuer URL (HTTPS required except on loopback): {0}")]
+    InsecureUrl(String),
+    /// A root certificate handed in by the app is not a valid DER certificate.
+    #[error("invalid root certificate #{index}")]
+    BadRootCertificate {
+        /// Position of the certificate in [`crate::sync::client::ClientOptions::extra_roots_der`].
+        index: usize,
+    },
+    /// The HTTP client could not be built (TLS configuration); the text says why.
+    #[error("HTTP client set-up failed: {0}")]
+    ClientSetup(String),
+    /// The issuer could not be reached or the connection broke (offline, DNS, TLS
+    /// handshake, reset). Everything already synced keeps working; try again later.
+    #[error("network error: {0}")]
+    Network(String),
+    /// The issuer did not answer in time.
+    #[error("the issuer did not answer in time")]
+    Timeout,
+    /// The answer was larger than the client accepts; nothing was applied.
+    #[error("response larger than {limit} bytes")]
+    ResponseTooLarge {
+        /// The limit, bytes.
+        limit: usize,
+    },
+    /// The answer is not what the API promises (bad JSON, bad hex, wrong sizes,
+    /// duplicates, contradictions); nothing was applied. The text names the place.
+    #[error("malformed response: {0}")]
+    MalformedResponse(String),
+    /// The issuer's clock is absurd (before what this wallet has already proven, or
+    /// centuries ahead); nothing was applied.
+    #[error("issuer time {server_time_ms} ms is not plausible")]
+    BadServerTime {
+        /// The time the issuer claimed, Unix ms.
+        server_time_ms: i64,
+    },
+    /// A credential's issuer signature does not verify, or the issuer keys changed
+    /// from the ones this wallet first saw (trust on first use); nothing was applied.
+    #[error("issuer signature or key does not verify")]
+    BadSignature,
+    /// A sealed secret in the answer does not open with this sync's key: it was sealed to
+    /// another key or place, or altered; nothing was applied.
+    #[error("a sealed secret does not open with this sync's key ({what})")]
+    SealedToAnotherKey {
+        /// Which secret (column and ticket or event), never its content.
+        what: String,
+    },
+    /// The issuer sent a ticket bound to another device as one of this device's.
+    #[error("ticket {ticket} is bound to another device")]
+    WrongDevice {
+        /// The ticket.
+        ticket: TicketId,
+    },
+    /// An event policy in the answer is not valid; nothing was applied.
+    #[error("invalid event policy: {0}")]
+    InvalidPolicy(String),
+    /// The account must verify its email or phone on this device first.
+    #[error("verification needed: {message}")]
+    NeedsVerification {
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// The event blocks holders from changing name or email; the box office can.
+    #[error("change blocked: {message}")]
+    ChangeBlocked {
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// The event does not allow transfers.
+    #[error("ticket not transferable: {message}")]
+    NotTransferable {
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// Too many requests; wait before trying again.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds to wait, when the issuer said (`Retry-After`).
+        retry_after_secs: Option<u64>,
+    },
+    /// The code or link expired; request a new one.
+    #[error("code expired")]
+    CodeExpired,
+    /// Too many wrong codes; request a new one.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// The code was wrong; the user may try again (up to the attempt limit). Sent by
+    /// issuers with the `wrong_code` error code (proposed for docs/API.md).
+    #[error("wrong code")]
+    WrongCode,
+    /// The issuer did not accept this device's credentials: not enrolled (call enroll),
+    /// bad or replayed signature. `code` is the issuer's error code.
+    #[error("unauthorized ({code})")]
+    Unauthorized {
+        /// `unauthorized`, `bad_signature`, `replayed_request` or `forbidden`.
+        code: String,
+    },
+    /// The request's timestamp was too far from the issuer's clock (the device clock is
+    /// off and the wallet has not anchored its time yet).
+    #[error("request timestamp rejected as stale")]
+    StaleRequest,
+    /// The issuer does not know what was asked for (ticket, transfer).
+    #[error("not found: {message}")]
+    NotFound {
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// The request conflicts with the current state (already transferred, …).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// Any other answer outside 2xx.
+    #[error("issuer error {status} {code}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The issuer's error code (empty when the body was not an `ErrorBody`).
+        code: String,
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// The local wallet refused (locked, storage failure, key missing…).
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+}
+
+impl SyncError {
+    /// Whether trying the same idempotent call again later may succeed (connection
+    /// trouble, time-outs, server-side failures). Never true for answers that were
+    /// received and judged wrong: repeating them would only repeat the refusal.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network(_) | Self::Timeout => true,
+            Self::Server { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// Maps an HTTP error answer to its typed variant: by the stable `ErrorBody.error`
+    /// code first, by status when the body is not an `ErrorBody` (a proxy's error page).
+    pub fn from_http(status: u16, body: &[u8], retry_after_secs: Option<u64>) -> Self {
+        let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
+        let (code, message) = match parsed {
+            Some(ErrorBody { error, message }) => (error, message),
+            None => (String::new(), String::new()),
+        };
+        match code.as_str() {
+            "needs_verification" => Self::NeedsVerification { message },
+            "change_blocked" => Self::ChangeBlocked { message },
+            "not_transferable" => Self::NotTransferable { message },
+            "rate_limited" => Self::RateLimited { retry_after_secs },
+            "code_expired" => Self::CodeExpired,
+            "too_many_attempts" => Self::TooManyAttempts,
+            "wrong_code" => Self::WrongCode,
+            "unauthorized" | "bad_signature" | "replayed_request" | "forbidden" => {
+                Self::Unauthorized { code }
+            }
+            "stale_request" => Self::StaleRequest,
+            "not_found" => Self::NotFound { message },
+            "conflict" => Self::Conflict { message },
+            "" => match status {
+                401 | 403 => Self::Unauthorized {
+                    code: String::new(),
+                },
+                404 => Self::NotFound { message },
+                429 => Self::RateLimited { retry_after_secs },
+                _ => Self::Server {
+                    status,
+                    code,
+                    message,
+                },
+            },
+            _ => Self::Server {
+                status,
+                code,
+                message,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(code: &str) -> Vec<u8> {
+        serde_json::to_vec(&ErrorBody {
+            error: code.into(),
+            message: "why".into(),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_documented_code_maps_to_its_variant() {
+        let m = |status, code: &str| SyncError::from_http(status, &body(code), Some(7));
+        let why = || "why".to_owned();
+        assert_eq!(
+            m(403, "needs_verification"),
+            SyncError::NeedsVerification { message: why() }
+        );
+        assert_eq!(
+            m(409, "change_blocked"),
+            SyncError::ChangeBlocked { message: why() }
+        );
+        assert_eq!(
+            m(409, "not_transferable"),
+            SyncError::NotTransferable { message: why() }
+        );
+        assert_eq!(
+            m(429, "rate_limited"),
+            SyncError::RateLimited {
+                retry_after_secs: Some(7)
+            }
+        );
+        assert_eq!(m(410, "code_expired"), SyncError::CodeExpired);
+        assert_eq!(m(429, "too_many_attempts"), SyncError::TooManyAttempts);
+        assert_eq!(m(400, "wrong_code"), SyncError::WrongCode);
+        for c in [
+            "unauthorized",
+            "bad_signature",
+            "replayed_request",
+            "forbidden",
+        ] {
+            assert_eq!(m(401, c), SyncError::Unauthorized { code: c.into() });
+        }
+        assert_eq!(m(401, "stale_request"), SyncError::StaleRequest);
+        assert_eq!(m(404, "not_found"), SyncError::NotFound { message: why() });
+        assert_eq!(m(409, "conflict"), SyncError::Conflict { message: why() });
+        assert_eq!(
+            m(500, "internal"),
+            SyncError::Server {
+                status: 500,
+                code: "internal".into(),
+                message: why()
+            }
+        );
+        assert_eq!(
+            m(400, "bad_request"),
+            SyncError::Server {
+                status: 400,
+                code: "bad_request".into(),
+                message: why()
+            }
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_error_bodies_map_by_status() {
+        let html = b"<html>Bad Gateway</html>";
+        assert_eq!(
+            SyncError::from_http(502, html, None),
+            SyncError::Server {
+                status: 502,
+                code: String::new(),
+                message: String::new()
+            }
+        );
+        assert!(SyncError::from_http(502, html, None).is_transient());
+        assert_eq!(
+            SyncError::from_http(404, b"", None),
+            SyncError::NotFound {
+                message: String::new()
+            }
+        );
+        assert_eq!(
+            SyncError::from_http(429, b"", Some(3)),
+            SyncError::RateLimited {
+                retry_after_secs: Some(3)
+            }
+        );
+        assert!(matches!(
+            SyncError::from_http(401, b"{}", None),
+            SyncError::Unauthorized { .. }
+        ));
+    }
+
+    #[test]
+    fn only_connection_trouble_and_server_failures_are_transient() {
+        assert!(SyncError::Timeout.is_transient());
+        assert!(SyncError::Network("reset".into()).is_transient());
+        assert!(SyncError::from_http(503, b"", None).is_transient());
+        assert!(!SyncError::from_http(400, b"", None).is_transient());
+        assert!(
+            !SyncError::RateLimited {
+                retry_after_secs: None
+            }
+            .is_transient()
+        );
+        assert!(!SyncError::MalformedResponse("x".into()).is_transient());
+        assert!(!SyncError::ResponseTooLarge { limit: 1 }.is_transient());
+        assert!(!SyncError::BadSignature.is_transient());
+    }
+}

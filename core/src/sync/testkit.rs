@@ -1,0 +1,509 @@
+//! Test helpers for the sync code: a wallet on a real SQLite file, a FAKE issuer that
+//! builds sync answers with real cryptography, and a tiny raw-HTTP server on loopback that
+//! can also answer the way broken or hostile servers do.
+//!
+//! The only fakes are the ones DESIGN §9 allows (memory key vault, manual clock) plus the
+//! stand-in issuer: core cannot depend on `tessera-issuer`, so end-to-end tests against
+//! the real one live in `tests/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ring::signature::Ed25519KeyPair;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use zeroize::Zeroizing;
+
+use crate::clock::ManualClock;
+use crate::code::s1::public_key;
+use crate::ids::{EventId, TicketId};
+use crate::keyvault::{KeyVault, MemoryKeyVault, VaultError};
+use crate::policy::{CodeFormat, EventPolicy, Verification};
+use crate::sync::api::{IssuerKey, SyncRelease, SyncResponse, SyncTicket};
+use crate::sync::transport::{Ephemeral, TransportContext, TransportKey};
+use crate::ticket::Ticket;
+use crate::wallet::{Wallet, WalletConfig};
+
+/// 2027-01-15 08:00:00 UTC, in ms: "now" at the start of every test.
+pub const NOW_MS: i64 = 1_800_000_000_000;
+/// The reveal window opens one hour later.
+pub const OPENS: i64 = NOW_MS / 1000 + 3600;
+/// And closes six hours after that.
+pub const UNTIL: i64 = OPENS + 6 * 3600;
+
+/// FAKE vault wrapper that remembers which wallet keys were deleted.
+pub struct CountingVault {
+    pub inner: MemoryKeyVault,
+    pub deleted: Mutex<Vec<String>>,
+}
+
+impl KeyVault for CountingVault {
+    fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError> {
+        self.inner.wrap(wallet_id, kek)
+    }
+    fn unwrap(&self, wallet_id: &str, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+        if self.deleted.lock().unwrap().iter().any(|d| d == wallet_id) {
+            return Err(VaultError::KeyNotFound);
+        }
+        self.inner.unwrap(wallet_id, wrapped)
+    }
+    fn delete(&self, wallet_id: &str) -> Result<(), VaultError> {
+        self.deleted.lock().unwrap().push(wallet_id.to_owned());
+        Ok(())
+    }
+}
+
+/// A wallet on a temporary SQLite file with the FAKE vault and clock.
+pub struct Fx {
+    pub dir: tempfile::TempDir,
+    pub vault: Arc<CountingVault>,
+    pub clock: ManualClock,
+}
+
+impl Fx {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            vault: Arc::new(CountingVault {
+                inner: MemoryKeyVault::new().unwrap(),
+                deleted: Mutex::new(Vec::new()),
+            }),
+            clock: ManualClock::new(NOW_MS),
+        }
+    }
+
+    pub fn config(&self) -> WalletConfig {
+        let mut c = WalletConfig::new(self.dir.path().join("wallet.db"), self.vault.clone());
+        c.wall_clock = Arc::new(self.clock.clone());
+        c.monotonic = Arc::new(self.clock.clone());
+        c
+    }
+
+    pub fn wallet(&self) -> Arc<Wallet> {
+        Arc::new(Wallet::open(self.config()).unwrap())
+    }
+
+    /// Moves time one second into the reveal window.
+    pub fn open_window(&self) {
+        self.clock.advance((OPENS * 1000 - NOW_MS) as u64 + 1000);
+    }
+}
+
+pub fn policy(event: u64, format: CodeFormat) -> EventPolicy {
+    let mut p = EventPolicy::new(EventId(event), format!("Event {event}"), OPENS, UNTIL);
+    p.format = format;
+    p
+}
+
+pub fn ticket_id(n: u32) -> TicketId {
+    let mut b = [0u8; 16];
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    TicketId(b)
+}
+
+/// One ticket the FAKE issuer holds for the wallet.
+#[derive(Clone)]
+pub struct FakeTicket {
+    pub ticket: Ticket,
+    pub seed: Vec<u8>,
+    pub event_seed: Option<Vec<u8>>,
+}
+
+/// FAKE issuer: builds sync answers exactly as the contract says, with real keys.
+pub struct FakeIssuer {
+    /// Issuer signing keys by id; `sign_with` picks the one credentials are signed with.
+    pub keys: Vec<(u32, Ed25519KeyPair)>,
+    /// Which key ids the answer lists.
+    pub listed: Vec<u32>,
+    /// Which key signs credentials.
+    pub sign_with: u32,
+    pub server_time_ms: i64,
+    pub events: Vec<EventPolicy>,
+    pub tickets: Vec<FakeTicket>,
+    pub releases: Vec<(EventId, u32, Vec<u8>)>,
+    pub verified: Vec<Verification>,
+    pub moved: Vec<TicketId>,
+    /// Seal secrets to a stranger's key instead of the wallet's.
+    pub seal_to_stranger: bool,
+}
+
+pub fn issuer_key(n: u8) -> Ed25519KeyPair {
+    Ed25519KeyPair::from_seed_unchecked(&[n; 32]).unwrap()
+}
+
+impl FakeIssuer {
+    /// One T1 and one strict-JIT S1 event, `n` tickets each, bound to `device`.
+    pub fn new(device: [u8; 32], n: u32) -> Self {
+        let t1 = policy(1, CodeFormat::T1);
+        let mut s1 = policy(2, CodeFormat::S1);
+        s1.strict_jit = true;
+        let mut tickets = Vec::new();
+        for i in 0..n {
+            tickets.push(fake_ticket(i, &t1, device));
+            tickets.push(fake_ticket(1000 + i, &s1, device));
+        }
+        Self {
+            keys: vec![(1, issuer_key(42))],
+            listed: vec![1],
+            sign_with: 1,
+            server_time_ms: NOW_MS,
+            events: vec![t1, s1],
+            tickets,
+            releases: vec![(EventId(2), 1, vec![9; 32])],
+            verified: vec![Verification::Email],
+            moved: Vec::new(),
+            seal_to_stranger: false,
+        }
+    }
+
+    fn key(&self, id: u32) -> &Ed25519KeyPair {
+        &self.keys.iter().find(|(k, _)| *k == id).unwrap().1
+    }
+
+    /// The answer to a sync whose request carried `wallet_pub`.
+    pub fn respond(&self, wallet_pub: &[u8; 32]) -> SyncResponse {
+        let eph = Ephemeral::generate().unwrap();
+        let server_pub = eph.public_key();
+        let key = eph.agree(wallet_pub, &server_pub, wallet_pub).unwrap();
+        let seal_key = if self.seal_to_stranger {
+            let stranger = Ephemeral::generate().unwrap().public_key();
+            let e2 = Ephemeral::generate().unwrap();
+            let p2 = e2.public_key();
+            e2.agree(&stranger, &p2, &stranger).unwrap()
+        } else {
+            key
+        };
+        self.respond_sealed(server_pub, &seal_key)
+    }
+
+    /// The answer with secrets sealed under `key`, announcing `server_pub`.
+    pub fn respond_sealed(&self, server_pub: [u8; 32], key: &TransportKey) -> SyncResponse {
+        let seal = |column: &str, row: &[u8], version: u32, secret: &[u8]| {
+            hex::encode(
+                key.seal(
+                    &TransportContext {
+                        column,
+                        row,
+                        version,
+                    },
+                    secret,
+                )
+                .unwrap(),
+            )
+        };
+        let tickets = self
+            .tickets
+            .iter()
+            .map(|ft| {
+                let t = &ft.ticket;
+                let policy = self.events.iter().find(|e| e.event_id == t.event_id);
+                let credential = match policy {
+                    Some(p) if p.format == CodeFormat::S1 => Some(hex::encode(
+                        t.credential_for(p, self.sign_with)
+                            .sign(self.key(self.sign_with))
+                            .unwrap()
+                            .to_bytes(),
+                    )),
+                    _ => None,
+                };
+                SyncTicket {
+                    ticket_id: t.id,
+                    event_id: t.event_id,
+                    seat: t.seat.clone(),
+                    holder_name: t.holder_name.clone(),
+                    device_public_key: hex::encode(t.device_public_key),
+                    credential,
+                    revoked: t.revoked,
+                    version: t.version,
+                    sealed_ticket_seed: seal("ticket_seed", t.id.as_bytes(), t.version, &ft.seed),
+                    sealed_event_seed: ft
+                        .event_seed
+                        .as_ref()
+                        .map(|s| seal("event_seed", t.id.as_bytes(), t.version, s)),
+                }
+            })
+            .collect();
+        SyncResponse {
+            server_time_ms: self.server_time_ms,
+            server_ephemeral_public_key: hex::encode(server_pub),
+            issuer_keys: self
+                .listed
+                .iter()
+                .map(|id| IssuerKey {
+                    key_id: *id,
+                    public_key: hex::encode(public_key(self.key(*id))),
+                })
+                .collect(),
+            verified: self.verified.clone(),
+            events: self.events.clone(),
+            tickets,
+            moved: self.moved.clone(),
+            releases: self
+                .releases
+                .iter()
+                .map(|(e, v, s)| SyncRelease {
+                    event_id: *e,
+                    version: *v,
+                    sealed: seal("release_secret", &e.0.to_be_bytes(), *v, s),
+                })
+                .collect(),
+        }
+    }
+
+    /// A whole in-process exchange: the answer and the wallet's side of the key.
+    pub fn exchange(&self) -> (SyncResponse, TransportKey) {
+        let eph = Ephemeral::generate().unwrap();
+        let wallet_pub = eph.public_key();
+        let r = self.respond(&wallet_pub);
+        let mut server_pub = [0u8; 32];
+        hex::decode_to_slice(&r.server_ephemeral_public_key, &mut server_pub).unwrap();
+        let key = eph.agree(&server_pub, &server_pub, &wallet_pub).unwrap();
+        (r, key)
+    }
+}
+
+pub fn fake_ticket(n: u32, p: &EventPolicy, device: [u8; 32]) -> FakeTicket {
+    FakeTicket {
+        ticket: Ticket {
+            id: ticket_id(n),
+            event_id: p.event_id,
+            seat: format!("Row {} Seat {}", n / 20 + 1, n % 20 + 1),
+            holder_name: Some(format!("Holder {n}")),
+            device_public_key: device,
+            credential: None,
+            revoked: false,
+            version: 1,
+        },
+        seed: format!("seed-of-ticket-{n:08}").into_bytes(),
+        event_seed: Some(b"event-seed".to_vec()),
+    }
+}
+
+/// A request as the test server saw it.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+/// How the test server answers.
+pub enum Reply {
+    /// Status and JSON body with a correct Content-Length.
+    Json(u16, Vec<u8>),
+    /// Bytes written as they are, then the connection closes.
+    Raw(Vec<u8>),
+    /// A chunked 200 body of `n` bytes with no Content-Length.
+    Chunked(usize),
+    /// Never answers.
+    Hang,
+}
+
+impl Reply {
+    pub fn json<T: serde::Serialize>(status: u16, body: &T) -> Self {
+        Self::Json(status, serde_json::to_vec(body).unwrap())
+    }
+
+    pub fn error(status: u16, code: &str) -> Self {
+        Self::json(
+            status,
+            &crate::sync::api::ErrorBody {
+                error: code.into(),
+                message: format!("{code} from test server"),
+            },
+        )
+    }
+}
+
+type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
+
+/// A raw HTTP/1.1 server on a random loopback port; one request per connection.
+pub struct TestServer {
+    addr: SocketAddr,
+    hits: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(AtomicUsize::new(0));
+        let handler: Handler = Arc::new(handler);
+        let h = hits.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let handler = handler.clone();
+                let hits = h.clone();
+                tokio::spawn(async move {
+                    let _ = serve(sock, handler, hits).await;
+                });
+            }
+        });
+        Self { addr, hits, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting: later connections are refused.
+    pub async fn stop(&self) {
+        self.task.abort();
+        // Let the runtime drop the listener before the test goes on.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve(
+    mut sock: TcpStream,
+    handler: Handler,
+    hits: Arc<AtomicUsize>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let first = lines.next().unwrap_or_default();
+    let mut parts = first.split(' ');
+    let method = parts.next().unwrap_or_default().to_owned();
+    let path = parts.next().unwrap_or_default().to_owned();
+    let headers: HashMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    hits.fetch_add(1, Ordering::SeqCst);
+    let req = Req {
+        method,
+        path,
+        headers,
+        body,
+    };
+    match handler(&req) {
+        Reply::Json(status, body) => {
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            sock.write_all(head.as_bytes()).await?;
+            sock.write_all(&body).await?;
+        }
+        Reply::Raw(bytes) => sock.write_all(&bytes).await?,
+        Reply::Chunked(n) => {
+            sock.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            )
+            .await?;
+            let piece = vec![b' '; 64 * 1024];
+            let mut left = n;
+            while left > 0 {
+                let k = left.min(piece.len());
+                sock.write_all(format!("{k:x}\r\n").as_bytes()).await?;
+                sock.write_all(&piece[..k]).await?;
+                sock.write_all(b"\r\n").await?;
+                left -= k;
+            }
+            sock.write_all(b"0\r\n\r\n").await?;
+        }
+        Reply::Hang => {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    }
+    sock.shutdown().await?;
+    Ok(())
+}
+
+/// A minimal HTTPS server (rustls with ring, the test CA's leaf) on a random loopback
+/// port, answering every request with `body` as JSON. Runs on its own thread.
+pub fn start_tls_server(body: Vec<u8>) -> SocketAddr {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    use std::io::{Read, Write};
+
+    let leaf = include_bytes!("testdata/test-leaf.der").to_vec();
+    let key = include_bytes!("testdata/test-leaf-key.der").to_vec();
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![CertificateDer::from(leaf)],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key)),
+    )
+    .unwrap();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, stream);
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // A client that refuses the certificate ends the handshake: read fails.
+            let ok = loop {
+                match tls.read(&mut chunk) {
+                    Ok(0) | Err(_) => break false,
+                    Ok(n) => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            break true;
+                        }
+                    }
+                }
+            };
+            if ok {
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(head.as_bytes());
+                let _ = tls.write_all(&body);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        }
+    });
+    addr
+}
