@@ -1,0 +1,2 @@
+//! Sync benchmark (filled in below).
+fn main() {}

@@ -1,0 +1,265 @@
+//! The attendee journey against a real issuer, each protection on: locked before the
+//! window, verification demanded then satisfied, frames after, the gate admits, a replay
+//! is rejected.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use tessera_core::clock::WallClock;
+use tessera_core::sync::api::{HolderChange, ProfileUpdate};
+use tessera_core::sync::error::SyncError;
+use tessera_core::{
+    CodeFormat, MemoryKeyVault, PresenceGate, RevealState, Verification, WalletError,
+};
+use tessera_gate::{GateBundle, RejectReason, ScanLog, Verdict, Verifier};
+use tessera_tests::{Env, six_digits};
+
+struct Nod;
+impl PresenceGate for Nod {
+    fn confirm(&self, _reason: &str) -> bool {
+        true
+    }
+}
+
+async fn gate_for(env: &Env, event: u64, gate: &str) -> Verifier {
+    let token = env.mint("gate").await;
+    let json = env
+        .admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
+        .await;
+    let bundle = GateBundle::from_json(&json).unwrap();
+    let log = ScanLog::open(env.dir.path().join(format!("{gate}-{event}.db"))).unwrap();
+    Verifier::new(bundle, gate, log).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_protection_on_s1_strict_jit() {
+    let env = Env::start().await;
+    let event = env
+        .event(10, 3600, |p| {
+            p.format = CodeFormat::S1;
+            p.strict_jit = true;
+            p.requires = vec![
+                Verification::Email,
+                Verification::Phone,
+                Verification::Presence,
+            ];
+            p.personalised = true;
+            p.change_block = true;
+            p.period_secs = 10;
+        })
+        .await;
+    let tickets = env
+        .order(
+            10,
+            "alice@example.com",
+            Some("+33612345678"),
+            Some("Alice Martin"),
+            &["A-1"],
+        )
+        .await;
+    let id = tickets[0];
+
+    let mut cfg = env.wallet_config("alice", Arc::new(MemoryKeyVault::new().unwrap()));
+    cfg.presence = Some(Arc::new(Nod));
+    let s = env.session(cfg);
+    s.enroll("test").await.unwrap();
+    // Before the email is confirmed, a sync brings nothing.
+    assert_eq!(s.sync().await.unwrap().tickets, 0);
+    assert!(s.tickets().unwrap().is_empty());
+    env.enroll_and_verify_email(&s, "alice@example.com").await;
+    s.sync().await.unwrap();
+
+    // 1. Just-in-time: locked, with the opening time, never a barcode.
+    assert_eq!(
+        s.wallet().reveal_state(&id).unwrap(),
+        RevealState::Locked {
+            opens_at: event.reveal_opens_at
+        }
+    );
+    assert!(matches!(
+        s.frame(&id),
+        Err(SyncError::Wallet(WalletError::Locked { .. }))
+    ));
+    // 6. Change block: the holder cannot rename; the box office can, and it is audited.
+    let rename = ProfileUpdate {
+        holder_name: Some("Mallory".into()),
+        email: None,
+    };
+    assert!(matches!(
+        s.update_profile(&rename).await,
+        Err(SyncError::ChangeBlocked { .. })
+    ));
+    let bo = env.mint("box_office").await;
+    let change = HolderChange {
+        holder_name: Some("Alice B. Martin".into()),
+        email: None,
+        reason: "ID shows middle name".into(),
+    };
+    let _: serde_json::Value = env
+        .admin_post(&format!("/v1/boxoffice/tickets/{id}/holder"), &bo, &change)
+        .await;
+    let audit = env
+        .admin_get("/v1/admin/audit", &env.issuer.admin_token())
+        .await;
+    assert!(
+        audit.contains("ID shows middle name"),
+        "override not audited: {audit}"
+    );
+
+    // Into the window: verification is demanded, then satisfied one by one.
+    env.clock.advance(3600 * 1000 + 1000);
+    s.sync().await.unwrap();
+    assert_eq!(
+        s.wallet().reveal_state(&id).unwrap(),
+        RevealState::NeedsVerification {
+            missing: vec![Verification::Phone, Verification::Presence]
+        }
+    );
+    // 3. SMS verification.
+    s.request_phone("+33612345678").await.unwrap();
+    let code = six_digits(&env.last_message("+33612345678").await.body);
+    s.confirm_phone(&code).await.unwrap();
+    assert_eq!(
+        s.wallet().reveal_state(&id).unwrap(),
+        RevealState::NeedsVerification {
+            missing: vec![Verification::Presence]
+        }
+    );
+    s.wallet().confirm_presence(&id).unwrap();
+    // Strict JIT: the release secret comes with a sync inside the window.
+    assert_eq!(
+        s.wallet().reveal_state(&id).unwrap(),
+        RevealState::NeedsSync
+    );
+    s.sync().await.unwrap();
+    assert!(matches!(
+        s.wallet().reveal_state(&id).unwrap(),
+        RevealState::Ready { .. }
+    ));
+
+    // 2. Dynamic barcode, and the gate.
+    let mut gate = gate_for(&env, 10, "gate-a").await;
+    let f = s.frame(&id).unwrap();
+    let now = env.clock.now_unix_ms();
+    match gate.verify(&f.payload, now).verdict {
+        // 5. Personalisation: the (overridden) name is shown for the ID check.
+        Verdict::Admit {
+            ticket,
+            holder_name,
+            ..
+        } => {
+            assert_eq!(ticket, id);
+            assert_eq!(holder_name.as_deref(), Some("Alice B. Martin"));
+        }
+        other => panic!("not admitted: {other:?}"),
+    }
+    assert_eq!(
+        gate.verify(&f.payload, now).verdict,
+        Verdict::Reject {
+            reason: RejectReason::Replay
+        }
+    );
+    env.clock.advance(10_000);
+    let g = s.frame(&id).unwrap();
+    assert_ne!(g.payload, f.payload, "the code rotates");
+    assert_eq!(
+        gate.verify(&g.payload, env.clock.now_unix_ms()).verdict,
+        Verdict::Reject {
+            reason: RejectReason::AlreadyAdmitted
+        }
+    );
+    // A screenshot two steps old is stale.
+    env.clock.advance(20_000);
+    let mut other_gate = gate_for(&env, 10, "gate-b").await;
+    assert_eq!(
+        other_gate
+            .verify(&f.payload, env.clock.now_unix_ms())
+            .verdict,
+        Verdict::Reject {
+            reason: RejectReason::Stale
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t1_journey_with_email_only_and_offline_frames() {
+    let env = Env::start().await;
+    env.event(20, 60, |p| {
+        p.requires = vec![Verification::Email];
+        p.period_secs = 15;
+    })
+    .await;
+    let id = env.order(20, "bob@example.com", None, None, &["GA"]).await[0];
+    let s = env.session(env.wallet_config("bob", Arc::new(MemoryKeyVault::new().unwrap())));
+    env.enroll_and_verify_email(&s, "bob@example.com").await;
+    s.sync().await.unwrap();
+    assert!(matches!(
+        s.frame(&id),
+        Err(SyncError::Wallet(WalletError::Locked { .. }))
+    ));
+    env.clock.advance(61_000);
+    let f = s.frame(&id).unwrap();
+    assert!(f.payload.starts_with("T1:"));
+    let mut gate = gate_for(&env, 20, "gate-a").await;
+    assert!(matches!(
+        gate.verify(&f.payload, env.clock.now_unix_ms()).verdict,
+        Verdict::Admit { .. }
+    ));
+    assert_eq!(
+        gate.verify(&f.payload, env.clock.now_unix_ms()).verdict,
+        Verdict::Reject {
+            reason: RejectReason::Replay
+        }
+    );
+
+    // Offline-first: the issuer goes away; what was synced still works and frames rotate.
+    env.issuer.shutdown().await;
+    env.clock.advance(15_000);
+    let g = s.frame(&id).unwrap();
+    assert_eq!(g.step, f.step + 1);
+    assert!(matches!(
+        s.sync().await,
+        Err(SyncError::Network(_) | SyncError::Timeout)
+    ));
+    assert_eq!(s.tickets().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebind_to_a_new_phone_moves_tickets_and_old_codes_fail() {
+    let env = Env::start().await;
+    env.event(30, 0, |p| p.format = CodeFormat::S1).await;
+    let id = env
+        .order(30, "carol@example.com", None, None, &["B-7"])
+        .await[0];
+    let old = env.session(env.wallet_config("old", Arc::new(MemoryKeyVault::new().unwrap())));
+    env.enroll_and_verify_email(&old, "carol@example.com").await;
+    old.sync().await.unwrap();
+    env.clock.advance(1000);
+    let old_frame = old.frame(&id).unwrap();
+
+    let new = env.session(env.wallet_config("new", Arc::new(MemoryKeyVault::new().unwrap())));
+    env.enroll_and_verify_email(&new, "carol@example.com").await;
+    new.rebind().await.unwrap();
+    new.sync().await.unwrap();
+    old.sync().await.unwrap();
+    assert_eq!(
+        old.wallet().reveal_state(&id).unwrap(),
+        RevealState::BoundElsewhere
+    );
+    let new_frame = new.frame(&id).unwrap();
+
+    let mut gate = gate_for(&env, 30, "gate-a").await;
+    let now = env.clock.now_unix_ms();
+    assert!(
+        matches!(
+            gate.verify(&old_frame.payload, now).verdict,
+            Verdict::Reject { .. }
+        ),
+        "old phone's code"
+    );
+    assert!(matches!(
+        gate.verify(&new_frame.payload, now).verdict,
+        Verdict::Admit { .. }
+    ));
+}
