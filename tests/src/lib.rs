@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tessera_core::clock::WallClock;
+use tessera_core::clock::{SystemWallClock, WallClock};
 use tessera_core::sync::api::{
     OrderRequest, OrderResponse, OutboxMessage, TokenRequest, TokenResponse,
 };
@@ -45,12 +45,27 @@ pub fn install_ring() {
 impl Env {
     /// Starts an issuer whose clock is the shared manual clock.
     pub async fn start() -> Self {
+        Self::start_with(true).await
+    }
+
+    /// Starts an issuer on the system clock, for tests whose wallets run in other processes.
+    pub async fn start_real_time() -> Self {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(manual: bool) -> Self {
         install_ring();
         let dir = tempfile::tempdir().unwrap();
-        let clock = ManualClock::new(START_MS);
+        let clock = ManualClock::new(if manual {
+            START_MS
+        } else {
+            SystemWallClock.now_unix_ms()
+        });
         let mut cfg = IssuerConfig::new(dir.path().join("issuer"));
-        let c = clock.clone();
-        cfg.clock = Arc::new(move || c.now_unix_ms());
+        if manual {
+            let c = clock.clone();
+            cfg.clock = Arc::new(move || c.now_unix_ms());
+        }
         let issuer = Issuer::start(cfg).await.unwrap();
         Self {
             dir,
