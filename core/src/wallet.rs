@@ -320,38 +320,51 @@ impl Wallet {
             known.insert(e.event_id, e.clone());
         }
         let rows = self.with_kek(|kek| {
-            let mut rows = Vec::with_capacity(tickets.len());
-            for (t, secrets) in tickets {
-                let policy = match known.get(&t.event_id) {
-                    Some(p) => p.clone(),
-                    None => self.store.event(t.event_id)?.ok_or_else(|| {
-                        WalletError::Invalid(format!(
-                            "ticket {} names unknown event {}",
-                            t.id, t.event_id
-                        ))
-                    })?,
-                };
-                Self::check_ticket(&t, &policy)?;
-                let s = |col: &'static str, v: &[u8]| {
-                    seal(kek, &seed_ctx(&t.id, col, t.version), v).map_err(sealed(col))
-                };
-                let sealed_ticket_seed = s("ticket_seed", &secrets.ticket_seed)?;
-                let sealed_event_seed = secrets
-                    .event_seed
-                    .as_ref()
-                    .map(|e| s("event_seed", e))
-                    .transpose()?;
-                rows.push(StoredTicket {
-                    ticket: t,
-                    sealed_ticket_seed,
-                    sealed_event_seed,
-                });
-            }
-            Ok(rows)
+            let known: HashMap<EventId, &EventPolicy> =
+                known.iter().map(|(k, v)| (*k, v)).collect();
+            self.seal_tickets(kek, &known, tickets)
         })?;
         self.store.put(events, &rows)?;
         self.session().frames.clear();
         Ok(())
+    }
+
+    /// Checks each ticket against its event (from `known`, else the store) and seals its
+    /// seeds under the KEK, bound to the row and version.
+    fn seal_tickets(
+        &self,
+        kek: &Kek,
+        known: &HashMap<EventId, &EventPolicy>,
+        tickets: Vec<(Ticket, TicketSecrets)>,
+    ) -> Result<Vec<StoredTicket>, WalletError> {
+        let mut rows = Vec::with_capacity(tickets.len());
+        for (t, secrets) in tickets {
+            let policy = match known.get(&t.event_id) {
+                Some(p) => (*p).clone(),
+                None => self.store.event(t.event_id)?.ok_or_else(|| {
+                    WalletError::Invalid(format!(
+                        "ticket {} names unknown event {}",
+                        t.id, t.event_id
+                    ))
+                })?,
+            };
+            Self::check_ticket(&t, &policy)?;
+            let s = |col: &'static str, v: &[u8]| {
+                seal(kek, &seed_ctx(&t.id, col, t.version), v).map_err(sealed(col))
+            };
+            let sealed_ticket_seed = s("ticket_seed", &secrets.ticket_seed)?;
+            let sealed_event_seed = secrets
+                .event_seed
+                .as_ref()
+                .map(|e| s("event_seed", e))
+                .transpose()?;
+            rows.push(StoredTicket {
+                ticket: t,
+                sealed_ticket_seed,
+                sealed_event_seed,
+            });
+        }
+        Ok(rows)
     }
 
     fn check_ticket(t: &Ticket, policy: &EventPolicy) -> Result<(), WalletError> {
@@ -703,31 +716,7 @@ impl Wallet {
         let known: HashMap<EventId, &EventPolicy> =
             v.events.iter().map(|e| (e.event_id, e)).collect();
         let (rows, releases) = self.with_kek(|kek| {
-            let mut rows = Vec::with_capacity(v.tickets.len());
-            for (t, secrets) in v.tickets {
-                let policy = match known.get(&t.event_id) {
-                    Some(p) => (*p).clone(),
-                    None => self.store.event(t.event_id)?.ok_or_else(|| {
-                        WalletError::Invalid(format!("ticket {} names unknown event", t.id))
-                    })?,
-                };
-                // The sync checks ran already; this is the same gate `install` applies.
-                Self::check_ticket(&t, &policy)?;
-                let s = |col: &'static str, b: &[u8]| {
-                    seal(kek, &seed_ctx(&t.id, col, t.version), b).map_err(sealed(col))
-                };
-                let sealed_ticket_seed = s("ticket_seed", &secrets.ticket_seed)?;
-                let sealed_event_seed = secrets
-                    .event_seed
-                    .as_ref()
-                    .map(|e| s("event_seed", e))
-                    .transpose()?;
-                rows.push(StoredTicket {
-                    ticket: t,
-                    sealed_ticket_seed,
-                    sealed_event_seed,
-                });
-            }
+            let rows = self.seal_tickets(kek, &known, v.tickets)?;
             let mut releases = Vec::with_capacity(v.releases.len());
             for r in &v.releases {
                 let row = r.event.0.to_be_bytes();

@@ -123,34 +123,7 @@ impl Store {
     pub fn put(&self, events: &[EventPolicy], tickets: &[StoredTicket]) -> Result<(), StoreError> {
         let mut c = self.conn();
         let tx = c.transaction()?;
-        for e in events {
-            let json = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO events (event_id, policy) VALUES (?1, ?2)
-                 ON CONFLICT (event_id) DO UPDATE SET policy = excluded.policy",
-                params![e.event_id.0 as i64, json],
-            )?;
-        }
-        for t in tickets {
-            let k = &t.ticket;
-            tx.execute(
-                "INSERT OR REPLACE INTO tickets (ticket_id, event_id, seat, holder_name, device_public_key,
-                    credential, revoked, version, sealed_ticket_seed, sealed_event_seed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![
-                    &k.id.0[..],
-                    k.event_id.0 as i64,
-                    k.seat,
-                    k.holder_name,
-                    &k.device_public_key[..],
-                    k.credential.as_ref().map(|c| c.to_bytes()),
-                    k.revoked,
-                    k.version,
-                    t.sealed_ticket_seed,
-                    t.sealed_event_seed,
-                ],
-            )?;
-        }
+        write_events_and_tickets(&tx, events, tickets)?;
         tx.commit()?;
         Ok(())
     }
@@ -319,36 +292,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut c = self.conn();
         let tx = c.transaction()?;
+        write_events_and_tickets(&tx, events, tickets)?;
         {
-            let mut put_event = tx.prepare_cached(
-                "INSERT INTO events (event_id, policy) VALUES (?1, ?2)
-                 ON CONFLICT (event_id) DO UPDATE SET policy = excluded.policy",
-            )?;
-            for e in events {
-                let json =
-                    serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                put_event.execute(params![e.event_id.0 as i64, json])?;
-            }
-            let mut put_ticket = tx.prepare_cached(
-                "INSERT OR REPLACE INTO tickets (ticket_id, event_id, seat, holder_name, device_public_key,
-                    credential, revoked, version, sealed_ticket_seed, sealed_event_seed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for t in tickets {
-                let k = &t.ticket;
-                put_ticket.execute(params![
-                    &k.id.0[..],
-                    k.event_id.0 as i64,
-                    k.seat,
-                    k.holder_name,
-                    &k.device_public_key[..],
-                    k.credential.as_ref().map(|c| c.to_bytes()),
-                    k.revoked,
-                    k.version,
-                    t.sealed_ticket_seed,
-                    t.sealed_event_seed,
-                ])?;
-            }
             let mut put_release = tx.prepare_cached(
                 "INSERT OR REPLACE INTO release_secrets (event_id, version, sealed) VALUES (?1, ?2, ?3)",
             )?;
@@ -409,6 +354,43 @@ impl Store {
             [&id.0[..]],
         )?)
     }
+}
+
+/// Writes events and ticket rows inside the caller's transaction.
+fn write_events_and_tickets(
+    tx: &rusqlite::Transaction<'_>,
+    events: &[EventPolicy],
+    tickets: &[StoredTicket],
+) -> Result<(), StoreError> {
+    let mut put_event = tx.prepare_cached(
+        "INSERT INTO events (event_id, policy) VALUES (?1, ?2)
+         ON CONFLICT (event_id) DO UPDATE SET policy = excluded.policy",
+    )?;
+    for e in events {
+        let json = serde_json::to_string(e).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        put_event.execute(params![e.event_id.0 as i64, json])?;
+    }
+    let mut put_ticket = tx.prepare_cached(
+        "INSERT OR REPLACE INTO tickets (ticket_id, event_id, seat, holder_name, device_public_key,
+            credential, revoked, version, sealed_ticket_seed, sealed_event_seed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for t in tickets {
+        let k = &t.ticket;
+        put_ticket.execute(params![
+            &k.id.0[..],
+            k.event_id.0 as i64,
+            k.seat,
+            k.holder_name,
+            &k.device_public_key[..],
+            k.credential.as_ref().map(|c| c.to_bytes()),
+            k.revoked,
+            k.version,
+            t.sealed_ticket_seed,
+            t.sealed_event_seed,
+        ])?;
+    }
+    Ok(())
 }
 
 fn verification_name(v: Verification) -> &'static str {
