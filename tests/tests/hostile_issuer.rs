@@ -1,0 +1,176 @@
+//! Malicious or broken replies from a real issuer, through a tampering proxy: oversized,
+//! a flipped credential signature, a seed sealed to another key, absurd server times,
+//! truncated JSON. Each gives a typed error and the wallet's store is unchanged.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use tessera_core::sync::client::{ClientOptions, IssuerClient};
+use tessera_core::sync::error::SyncError;
+use tessera_core::sync::session::WalletSync;
+use tessera_core::{CodeFormat, MemoryKeyVault};
+use tessera_tests::Env;
+
+/// How the proxy spoils the next sync answer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Spoil {
+    None,
+    Oversized,
+    FlipCredentialSignature,
+    SeedFromAnotherSync,
+    ServerTime(i64),
+    Truncated,
+}
+
+struct Proxy {
+    upstream: String,
+    spoil: Mutex<Spoil>,
+    /// A sealed seed captured from an earlier answer (sealed to an earlier ephemeral key).
+    old_seed: Mutex<Option<String>>,
+    http: reqwest::Client,
+}
+
+async fn forward(
+    State(p): State<Arc<Proxy>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = format!(
+        "{}{}",
+        p.upstream,
+        uri.path_and_query().map(|x| x.as_str()).unwrap_or("/")
+    );
+    let mut req = p.http.request(method, url).body(body);
+    for (k, v) in &headers {
+        if k.as_str().starts_with("x-tessera") || k == "content-type" || k == "authorization" {
+            req = req.header(k, v);
+        }
+    }
+    let r = req.send().await.unwrap();
+    let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+    let mut text = r.bytes().await.unwrap().to_vec();
+    if uri.path() == "/v1/attendee/sync" && status.is_success() {
+        let mut json: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        let seed = json["tickets"][0]["sealed_ticket_seed"]
+            .as_str()
+            .map(str::to_owned);
+        let spoil = *p.spoil.lock().unwrap();
+        match spoil {
+            Spoil::None => {}
+            Spoil::Oversized => json["padding"] = serde_json::Value::String("x".repeat(17 << 20)),
+            Spoil::FlipCredentialSignature => {
+                let c = json["tickets"][0]["credential"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+                let last = if c.ends_with('0') { "1" } else { "0" };
+                json["tickets"][0]["credential"] = format!("{}{last}", &c[..c.len() - 1]).into();
+            }
+            Spoil::SeedFromAnotherSync => {
+                json["tickets"][0]["sealed_ticket_seed"] =
+                    p.old_seed.lock().unwrap().clone().unwrap().into();
+            }
+            Spoil::ServerTime(t) => json["server_time_ms"] = t.into(),
+            Spoil::Truncated => {}
+        }
+        if spoil == Spoil::None {
+            *p.old_seed.lock().unwrap() = seed;
+        }
+        text = serde_json::to_vec(&json).unwrap();
+        if spoil == Spoil::Truncated {
+            text.truncate(text.len() / 2);
+        }
+    }
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(text))
+        .unwrap()
+}
+
+async fn start_proxy(upstream: String) -> (String, Arc<Proxy>) {
+    let proxy = Arc::new(Proxy {
+        upstream,
+        spoil: Mutex::new(Spoil::None),
+        old_seed: Mutex::new(None),
+        http: reqwest::Client::new(),
+    });
+    let app = axum::Router::new()
+        .fallback(forward)
+        .with_state(proxy.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
+    (url, proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_replies_give_typed_errors_and_change_nothing() {
+    let env = Env::start().await;
+    env.event(50, 0, |p| p.format = CodeFormat::S1).await;
+    env.order(50, "erin@example.com", None, None, &["C-3", "C-4"])
+        .await;
+    let (proxy_url, proxy) = start_proxy(env.issuer.url()).await;
+
+    let wallet = Arc::new(
+        tessera_core::Wallet::open(
+            env.wallet_config("erin", Arc::new(MemoryKeyVault::new().unwrap())),
+        )
+        .unwrap(),
+    );
+    let options = ClientOptions {
+        max_retries: 0,
+        ..ClientOptions::default()
+    };
+    let s = WalletSync::new(wallet, IssuerClient::new(&proxy_url, options).unwrap());
+    env.enroll_and_verify_email(&s, "erin@example.com").await;
+    s.sync().await.unwrap();
+    let before = s.tickets().unwrap();
+    assert_eq!(before.len(), 2);
+    let time_before = s.wallet().trusted_time();
+
+    let cases: [(Spoil, fn(&SyncError) -> bool); 6] = [
+        (Spoil::Oversized, |e| {
+            matches!(e, SyncError::ResponseTooLarge { .. })
+        }),
+        (Spoil::FlipCredentialSignature, |e| {
+            matches!(e, SyncError::BadSignature | SyncError::MalformedResponse(_))
+        }),
+        (Spoil::SeedFromAnotherSync, |e| {
+            matches!(e, SyncError::SealedToAnotherKey { .. })
+        }),
+        (Spoil::ServerTime(0), |e| {
+            matches!(e, SyncError::BadServerTime { .. })
+        }),
+        (Spoil::ServerTime(i64::MAX), |e| {
+            matches!(e, SyncError::BadServerTime { .. })
+        }),
+        (Spoil::Truncated, |e| {
+            matches!(e, SyncError::MalformedResponse(_))
+        }),
+    ];
+    for (spoil, expected) in cases {
+        *proxy.spoil.lock().unwrap() = spoil;
+        let err = s
+            .sync()
+            .await
+            .expect_err("a spoiled answer must be refused");
+        assert!(expected(&err), "{spoil:?} gave {err:?}");
+        assert_eq!(s.tickets().unwrap(), before, "{spoil:?} changed the store");
+        assert_eq!(
+            s.wallet().trusted_time().proven_ms,
+            time_before.proven_ms,
+            "{spoil:?} moved trusted time"
+        );
+    }
+    // And the honest answer still goes through afterwards.
+    *proxy.spoil.lock().unwrap() = Spoil::None;
+    assert_eq!(s.sync().await.unwrap().tickets, 2);
+}
