@@ -27,6 +27,9 @@ enum Spoil {
     Truncated,
 }
 
+/// Whether an error is the one a spoiled answer must give.
+type Expect = fn(&SyncError) -> bool;
+
 struct Proxy {
     upstream: String,
     spoil: Mutex<Spoil>,
@@ -136,7 +139,7 @@ async fn hostile_replies_give_typed_errors_and_change_nothing() {
     assert_eq!(before.len(), 2);
     let time_before = s.wallet().trusted_time();
 
-    let cases: [(Spoil, fn(&SyncError) -> bool); 6] = [
+    let cases: [(Spoil, Expect); 6] = [
         (Spoil::Oversized, |e| {
             matches!(e, SyncError::ResponseTooLarge { .. })
         }),
