@@ -1,0 +1,211 @@
+//! The issuer's bearer-token endpoints (docs/API.md) the CLI calls: admin (events, orders,
+//! tokens, the dev outbox) and gate (bundles). Device-signed attendee calls are not here:
+//! they go through core's `WalletSync`.
+
+use std::time::Duration;
+
+use reqwest::Url;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tessera_core::EventId;
+use tessera_core::EventPolicy;
+use tessera_core::sync::api::{
+    ErrorBody, OrderRequest, OrderResponse, OutboxMessage, TokenRequest, TokenResponse,
+};
+use tessera_core::sync::client::check_base_url;
+use tessera_core::sync::error::SyncError;
+use zeroize::Zeroizing;
+
+/// How long one admin call may take; the issuer answers these in milliseconds.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why an admin or gate call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiCallError {
+    /// The URL is not usable (same rules as the wallet's: HTTPS, or HTTP on loopback only,
+    /// because a bearer token must not travel in clear).
+    #[error(transparent)]
+    Url(#[from] SyncError),
+    /// The HTTP client could not be built.
+    #[error("HTTP client set-up: {0}")]
+    Client(String),
+    /// The issuer could not be reached or did not answer in time.
+    #[error("cannot reach {path}: {detail}")]
+    Network {
+        /// The endpoint.
+        path: String,
+        /// reqwest's explanation.
+        detail: String,
+    },
+    /// The issuer answered with an error status.
+    #[error("{path}: HTTP {status} {code}: {message}")]
+    Status {
+        /// The endpoint.
+        path: String,
+        /// HTTP status.
+        status: u16,
+        /// The issuer's error code (`unauthorized`, `forbidden`, …), empty if none.
+        code: String,
+        /// The issuer's explanation.
+        message: String,
+    },
+    /// The answer is not the JSON the API promises.
+    #[error("{path}: unexpected answer: {detail}")]
+    Decode {
+        /// The endpoint.
+        path: String,
+        /// What did not parse.
+        detail: String,
+    },
+}
+
+/// A client for the issuer's bearer-token endpoints, holding one token (admin, box
+/// office or gate: the issuer decides what each may do).
+pub struct IssuerApi {
+    http: reqwest::Client,
+    base: String,
+    token: Zeroizing<String>,
+}
+
+impl IssuerApi {
+    /// A client for the issuer at `base_url` using `token`.
+    pub fn new(base_url: &str, token: &str) -> Result<Self, ApiCallError> {
+        let url: Url = check_base_url(base_url)?;
+        let http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .user_agent(concat!("tessera-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiCallError::Client(e.to_string()))?;
+        Ok(Self {
+            http,
+            // Endpoint paths start with '/': keep the base without a trailing one.
+            base: url.as_str().trim_end_matches('/').to_owned(),
+            token: Zeroizing::new(token.to_owned()),
+        })
+    }
+
+    /// Creates or replaces an event (admin).
+    pub async fn create_event(&self, policy: &EventPolicy) -> Result<EventPolicy, ApiCallError> {
+        self.post("/v1/admin/events", policy).await
+    }
+
+    /// Sells tickets (admin, box office).
+    pub async fn create_order(&self, order: &OrderRequest) -> Result<OrderResponse, ApiCallError> {
+        self.post("/v1/admin/orders", order).await
+    }
+
+    /// Mints a token for `role` (`box_office` or `gate`; admin only).
+    pub async fn mint_token(&self, role: &str) -> Result<String, ApiCallError> {
+        let r: TokenResponse = self
+            .post("/v1/admin/tokens", &TokenRequest { role: role.into() })
+            .await?;
+        Ok(r.token)
+    }
+
+    /// The newest message the dev outbox holds for `to` (admin).
+    pub async fn last_message_to(&self, to: &str) -> Result<Option<OutboxMessage>, ApiCallError> {
+        let path = "/v1/dev/outbox";
+        let text = self.get_text(path).await?;
+        let all: Vec<OutboxMessage> = decode(path, &text)?;
+        Ok(all.into_iter().rev().find(|m| m.to == to))
+    }
+
+    /// An event's gate bundle as the issuer sent it (gate or admin). Returned as text:
+    /// the gate validates it with `GateBundle::from_json` and may store it verbatim.
+    pub async fn gate_bundle_json(&self, event: EventId) -> Result<String, ApiCallError> {
+        self.get_text(&format!("/v1/gate/events/{event}/bundle"))
+            .await
+    }
+
+    async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<R, ApiCallError> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(self.token.as_str())
+            .json(body);
+        let text = self.send(path, req).await?;
+        decode(path, &text)
+    }
+
+    async fn get_text(&self, path: &str) -> Result<String, ApiCallError> {
+        let req = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(self.token.as_str());
+        self.send(path, req).await
+    }
+
+    /// Sends and reads the body; a non-2xx answer becomes [`ApiCallError::Status`] with
+    /// the issuer's `ErrorBody` when it sent one.
+    async fn send(&self, path: &str, req: reqwest::RequestBuilder) -> Result<String, ApiCallError> {
+        let network = |e: reqwest::Error| ApiCallError::Network {
+            path: path.to_owned(),
+            // Without the URL: it is in the path already, and errors may be logged.
+            detail: e.without_url().to_string(),
+        };
+        let r = req.send().await.map_err(network)?;
+        let status = r.status();
+        let text = r.text().await.map_err(network)?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(b) => (b.error, b.message),
+            Err(_) => (
+                String::new(),
+                status.canonical_reason().unwrap_or("").into(),
+            ),
+        };
+        Err(ApiCallError::Status {
+            path: path.to_owned(),
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+}
+
+/// Parses an answer body, naming the endpoint when it is not the promised JSON.
+fn decode<R: DeserializeOwned>(path: &str, text: &str) -> Result<R, ApiCallError> {
+    serde_json::from_str(text).map_err(|e| ApiCallError::Decode {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// The value after `key=` in a message or link (up to the first character that is not
+/// a letter or digit), e.g. the token of `tessera://verify-email?token=…`.
+pub fn link_param(text: &str, key: &str) -> Option<String> {
+    let pat = format!("{key}=");
+    let start = text.find(&pat)? + pat.len();
+    let value: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_param_reads_the_token_of_a_verification_link() {
+        let body = "Confirm: tessera://verify-email?token=ab12CD&x=1 thanks";
+        assert_eq!(link_param(body, "token").as_deref(), Some("ab12CD"));
+        assert_eq!(link_param(body, "x").as_deref(), Some("1"));
+        assert_eq!(link_param(body, "id"), None);
+        assert_eq!(link_param("token=", "token"), None);
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        assert!(IssuerApi::new("http://example.com", "t").is_err());
+        assert!(IssuerApi::new("http://127.0.0.1:8080", "t").is_ok());
+    }
+}

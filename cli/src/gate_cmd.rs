@@ -1,0 +1,226 @@
+//! `tessera gate bundle` and `tessera gate scan`: a gate in a shell, for scripts, kiosks
+//! and checking a code by hand.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+use tessera_core::EventId;
+use tessera_core::clock::{SystemWallClock, WallClock};
+use tessera_gate::{Anomaly, GateBundle, ScanLog, ScanResult, Verdict, Verifier};
+
+use crate::admin::IssuerApi;
+use crate::error::{CliError, EXIT_CODES};
+use crate::render::{self, Screen};
+
+/// Exit codes of `gate scan`, shown under its `--help`.
+const SCAN_EXIT_CODES: &str = "Exit codes:
+  0  admitted
+  1  rejected (the reason is printed, with what to tell the holder)
+  2  error: the bundle or scan log could not be read or written";
+
+/// `tessera gate …`
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Fetches an event's gate bundle from the issuer with a gate token, checks it and
+    /// writes it to a file (or stdout). A T1 bundle and a strict just-in-time bundle hold
+    /// secrets: keep the file private.
+    #[command(after_help = EXIT_CODES)]
+    Bundle(BundleArgs),
+    /// Judges one scanned code offline against a bundle, records the scan in the gate's
+    /// scan log (replays of a code already seen are rejected) and prints the verdict.
+    #[command(after_help = SCAN_EXIT_CODES)]
+    Scan(ScanArgs),
+}
+
+/// `tessera gate bundle` options.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The issuer's base URL (HTTPS, or HTTP on loopback).
+    #[arg(long, value_name = "URL")]
+    issuer: String,
+    /// A gate token (or the admin token), as minted with POST /v1/admin/tokens.
+    #[arg(long, value_name = "TOKEN")]
+    token: String,
+    /// The event id.
+    #[arg(long, value_name = "ID")]
+    event: u64,
+    /// Where to write the bundle JSON (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// `tessera gate scan` options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// The gate bundle JSON (from `tessera gate bundle`).
+    #[arg(long, value_name = "FILE")]
+    bundle: PathBuf,
+    /// The gate's scan log, a SQLite file (created if missing); it is how the gate
+    /// remembers codes and admissions between scans.
+    #[arg(long, value_name = "FILE")]
+    log: PathBuf,
+    /// This gate's id, recorded with each scan.
+    #[arg(long, value_name = "ID", default_value = "gate-1")]
+    gate_id: String,
+    /// Prints the result as one JSON object: verdict, reason, door_text, ticket, step,
+    /// seat, holder_name, anomalies.
+    #[arg(long)]
+    json: bool,
+    /// The gate's time, Unix ms, to re-judge a recorded scan (default: this machine's clock).
+    #[arg(long, value_name = "MS")]
+    at_ms: Option<i64>,
+    /// The scanned QR payload text (`-` reads it from stdin).
+    #[arg(value_name = "PAYLOAD")]
+    payload: String,
+}
+
+/// Runs a `gate` subcommand.
+pub async fn run(cmd: GateCommand) -> Result<ExitCode, CliError> {
+    match cmd {
+        GateCommand::Bundle(args) => bundle(args).await,
+        GateCommand::Scan(args) => scan(&args),
+    }
+}
+
+/// `gate bundle`: fetch, validate, store.
+async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
+    let api = IssuerApi::new(&args.issuer, &args.token)?;
+    let text = api.gate_bundle_json(EventId(args.event)).await?;
+    // Checked before it is stored: a gate must never start from a bundle it cannot use.
+    let b = GateBundle::from_json(&text)?;
+    let format = if b.t1.is_some() { "T1" } else { "S1" };
+    let summary = format!(
+        "bundle for event {}: {format}, {} issuer key(s), {} revoked, window {} – {}{}",
+        b.event,
+        b.issuer_keys.len(),
+        b.revoked.len() + b.revoked_credentials.len(),
+        render::utc(b.valid_from),
+        render::utc(b.valid_until),
+        if b.holds_private_material() {
+            " (holds secrets: keep it private)"
+        } else {
+            ""
+        }
+    );
+    match &args.out {
+        Some(path) => {
+            write_private(path, text.as_bytes())?;
+            eprintln!("{summary} → {}", path.display());
+        }
+        None => {
+            println!("{text}");
+            eprintln!("{summary}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file readable by its owner only (on Unix): bundles and demo outputs may hold
+/// a release secret or seeds.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(|e| CliError::io(format!("writing {}", path.display()), e))
+}
+
+/// `gate scan`: one payload, one verdict, recorded in the scan log.
+fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
+    let text = std::fs::read_to_string(&args.bundle)
+        .map_err(|e| CliError::io(format!("reading {}", args.bundle.display()), e))?;
+    let bundle = GateBundle::from_json(&text)?;
+    let log = ScanLog::open(&args.log)?;
+    let mut verifier = Verifier::new(bundle, &args.gate_id, log)?;
+    let payload = if args.payload == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| CliError::io("reading the payload from stdin", e))?;
+        // Scanners and `echo` end the text with a newline that is not part of the code.
+        s.trim_end().to_owned()
+    } else {
+        args.payload.clone()
+    };
+    let now = args.at_ms.unwrap_or_else(|| SystemWallClock.now_unix_ms());
+    let result = verifier.verify(&payload, now);
+    if args.json {
+        println!("{}", scan_json(&result));
+    } else {
+        let screen = Screen::for_stdout(true);
+        screen.line(&screen.verdict(&result.verdict));
+        if let Some(t) = result.ticket {
+            screen.line(&format!("ticket {t}, step {}", opt(result.step)));
+        }
+        for a in &result.anomalies {
+            screen.line(&format!("anomaly: {}", render::anomaly(a)));
+        }
+    }
+    // Refusals wait in memory until a batch is full: write them now, before exiting.
+    verifier.flush()?;
+    Ok(if result.verdict.is_admit() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A step for display, `?` when the payload did not parse that far.
+fn opt(step: Option<u64>) -> String {
+    step.map_or_else(|| "?".into(), |s| s.to_string())
+}
+
+/// `admit` or `reject`.
+pub fn verdict_label(v: &Verdict) -> &'static str {
+    if v.is_admit() { "admit" } else { "reject" }
+}
+
+/// A scan result as the JSON `gate scan --json` prints.
+pub fn scan_json(r: &ScanResult) -> Value {
+    let (seat, holder_name) = match &r.verdict {
+        Verdict::Admit {
+            seat, holder_name, ..
+        } => (seat.clone(), holder_name.clone()),
+        Verdict::Reject { .. } => (None, None),
+    };
+    let reason = r.verdict.reason();
+    json!({
+        "verdict": verdict_label(&r.verdict),
+        "reason": reason.map(|r| r.as_str()),
+        "door_text": reason.map(|r| r.door_text()),
+        "ticket": r.ticket.map(|t| t.to_string()),
+        "step": r.step,
+        "seat": seat,
+        "holder_name": holder_name,
+        "anomalies": r.anomalies.iter().map(anomaly_json).collect::<Vec<_>>(),
+    })
+}
+
+/// An anomaly as JSON: a stable `kind`, its fields, and a `text` in words.
+fn anomaly_json(a: &Anomaly) -> Value {
+    let mut v = match a {
+        Anomaly::SeenAtOtherGate {
+            other_gate,
+            apart_ms,
+        } => json!({"kind": "seen_at_other_gate", "other_gate": other_gate, "apart_ms": apart_ms}),
+        Anomaly::FailureBurst {
+            failures,
+            within_secs,
+        } => json!({"kind": "failure_burst", "failures": failures, "within_secs": within_secs}),
+        Anomaly::DeviceClockSkew { offset_steps } => {
+            json!({"kind": "device_clock_skew", "offset_steps": offset_steps})
+        }
+        Anomaly::GateClockSkew { direction } => {
+            json!({"kind": "gate_clock_skew", "direction": direction})
+        }
+        Anomaly::LogNotPersisted => json!({"kind": "log_not_persisted"}),
+    };
+    v["text"] = Value::String(render::anomaly(a));
+    v
+}

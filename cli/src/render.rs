@@ -1,0 +1,240 @@
+//! Terminal drawing and the words the CLI shows for states, verdicts and durations.
+//!
+//! ANSI escapes (redrawing a line, clearing the screen, colour) are used only when
+//! stdout is a terminal: piped into a file or a CI log, the output stays plain lines.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use tessera_core::RevealState;
+use tessera_gate::{Anomaly, Verdict};
+
+/// Where the demo draws: a live terminal, plain lines, or plain lines without QR codes.
+#[derive(Debug, Clone, Copy)]
+pub struct Screen {
+    ansi: bool,
+    draw_qr: bool,
+}
+
+impl Screen {
+    /// A screen on stdout: ANSI only on a terminal, and no QR codes when `headless`.
+    pub fn for_stdout(headless: bool) -> Self {
+        Self {
+            ansi: !headless && std::io::stdout().is_terminal(),
+            draw_qr: !headless,
+        }
+    }
+
+    /// Whether lines can be redrawn in place.
+    pub fn is_live(&self) -> bool {
+        self.ansi
+    }
+
+    /// Whether QR codes are drawn.
+    pub fn draws_qr(&self) -> bool {
+        self.draw_qr
+    }
+
+    /// Clears the terminal and moves to its top (a live screen only). Clearing, rather
+    /// than moving up over the previous block, stays right when long lines wrapped or
+    /// the block is taller than the terminal.
+    pub fn clear(&self) {
+        if self.ansi {
+            print!("\x1b[H\x1b[2J");
+            flush();
+        }
+    }
+
+    /// Redraws the current line with `text` (a live screen only; plain output prints
+    /// status lines with [`Screen::line`] at its own pace).
+    pub fn status(&self, text: &str) {
+        if self.ansi {
+            print!("\r\x1b[2K{text}");
+            flush();
+        }
+    }
+
+    /// Ends a status line so the next output starts below it.
+    pub fn end_status(&self) {
+        if self.ansi {
+            println!();
+        }
+    }
+
+    /// Prints one line.
+    pub fn line(&self, text: &str) {
+        println!("{text}");
+    }
+
+    /// `text` in green on a live screen.
+    pub fn good(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    /// `text` in red on a live screen.
+    pub fn bad(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    /// `text` in bold on a live screen.
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn paint(&self, sgr: &str, text: &str) -> String {
+        if self.ansi {
+            format!("\x1b[{sgr}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// A verdict as one line: a tick or a cross, and what the door person is told.
+    pub fn verdict(&self, v: &Verdict) -> String {
+        match v {
+            Verdict::Admit {
+                seat, holder_name, ..
+            } => {
+                let mut s = self.good("✔ ADMIT");
+                if let Some(seat) = seat.as_deref().filter(|s| !s.is_empty()) {
+                    s.push_str(&format!(" · {seat}"));
+                }
+                if let Some(name) = holder_name {
+                    s.push_str(&format!(" · check ID: {name}"));
+                }
+                s
+            }
+            Verdict::Reject { reason } => format!(
+                "{} ({}): {}",
+                self.bad("✘ REJECT"),
+                reason.as_str(),
+                reason.door_text()
+            ),
+        }
+    }
+}
+
+/// Pushes a partial line (a status redraw) to the terminal now.
+fn flush() {
+    // A failed flush of the terminal only delays a redraw; nothing to recover.
+    let _ = std::io::stdout().flush();
+}
+
+/// A bar of `width` cells, full when `left_ms` equals `total_ms`, empty at zero.
+pub fn bar(left_ms: i64, total_ms: i64, width: usize) -> String {
+    let fraction = if total_ms > 0 {
+        (left_ms as f64 / total_ms as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let full = ((fraction * width as f64).round() as usize).min(width);
+    format!("{}{}", "█".repeat(full), "░".repeat(width - full))
+}
+
+/// Milliseconds as seconds with one decimal, rounded up so a countdown never shows 0.0
+/// while time is left.
+pub fn secs_left(ms: i64) -> String {
+    let tenths = (ms.max(0) + 99) / 100;
+    format!("{}.{} s", tenths / 10, tenths % 10)
+}
+
+/// A measured duration, in the unit that reads best.
+pub fn duration(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 1_000 {
+        format!("{:.2} ms", us as f64 / 1000.0)
+    } else if us < 1_000_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
+pub fn utc(unix_s: i64) -> String {
+    let days = unix_s.div_euclid(86_400);
+    let secs = unix_s.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (H. Hinnant's algorithm), so the
+/// CLI needs no date crate for one line of output.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A reveal state in words.
+pub fn state(s: &RevealState) -> String {
+    match s {
+        RevealState::Locked { opens_at } => format!("locked until {}", utc(*opens_at)),
+        RevealState::NeedsVerification { missing } => {
+            let names: Vec<String> = missing
+                .iter()
+                .map(|v| format!("{v:?}").to_lowercase())
+                .collect();
+            format!("needs verification: {}", names.join(", "))
+        }
+        RevealState::NeedsSync => "window open: sync to unlock the code".into(),
+        RevealState::Ready { until } => format!("ready (valid until {})", utc(*until)),
+        RevealState::Expired => "expired".into(),
+        RevealState::Revoked => "revoked".into(),
+        RevealState::BoundElsewhere => "moved to another device".into(),
+        RevealState::Tampered => "stored data damaged: sync to restore".into(),
+    }
+}
+
+/// An anomaly flag in words.
+pub fn anomaly(a: &Anomaly) -> String {
+    match a {
+        Anomaly::SeenAtOtherGate {
+            other_gate,
+            apart_ms,
+        } => format!("seen at gate {other_gate} {} before", secs_left(*apart_ms)),
+        Anomaly::FailureBurst {
+            failures,
+            within_secs,
+        } => format!("{failures} refused scans of this ticket within {within_secs} s"),
+        Anomaly::DeviceClockSkew { offset_steps } => {
+            format!("phone clock off by {offset_steps} step(s)")
+        }
+        Anomaly::GateClockSkew { direction } => {
+            format!(
+                "gate clock suspect ({})",
+                if *direction > 0 { "slow" } else { "fast" }
+            )
+        }
+        Anomaly::LogNotPersisted => "scan not yet written to the scan log".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_bars() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_800_000_000), "2027-01-15 08:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(bar(5_000, 5_000, 4), "████");
+        assert_eq!(bar(2_500, 5_000, 4), "██░░");
+        assert_eq!(bar(-1, 5_000, 4), "░░░░");
+        assert_eq!(secs_left(1), "0.1 s");
+        assert_eq!(secs_left(4_200), "4.2 s");
+    }
+}
