@@ -48,6 +48,14 @@ lib="target/$outdir/$libfile"
 bindgen=target/debug/uniffi-bindgen
 [ -f "$lib" ] || { echo "no library at $lib" >&2; exit 1; }
 
+# Replaces a file by renaming a fresh copy over it: a process that has the old library
+# mapped (a test run, the Kotlin tests) keeps its pages instead of dying of SIGBUS, as it
+# would if `cp` rewrote the file in place; readers never see a half-written file.
+install_file() { # source destination
+  cp "$1" "$2.tmp.$$"
+  mv -f "$2.tmp.$$" "$2"
+}
+
 generate() { # language out-dir
   # --no-format: ktlint and swift-format are not required, and the output stays the
   # same on every machine. --config: binding names live in the workspace uniffi.toml.
@@ -55,22 +63,28 @@ generate() { # language out-dir
     --language "$1" --out-dir "$2" "$lib"
 }
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+generate python "$tmp/python"
+generate kotlin "$tmp/kotlin"
+generate swift "$tmp/swift"
+
 # Python: the module and the library side by side; the module loads the library from
 # its own directory.
-generate python bindings/python/tessera
-cp "$lib" bindings/python/tessera/
+install_file "$tmp/python/tessera_ffi.py" bindings/python/tessera/tessera_ffi.py
+install_file "$lib" "bindings/python/tessera/$libfile"
 
 # Kotlin: into the Maven project's source root (package dev.tessera).
-generate kotlin bindings/kotlin/src/main/kotlin
+mkdir -p bindings/kotlin/src/main/kotlin/dev/tessera
+install_file "$tmp/kotlin/dev/tessera/tessera_ffi.kt" \
+  bindings/kotlin/src/main/kotlin/dev/tessera/tessera_ffi.kt
 
 # Swift: the Swift sources in target Tessera, the C header and module map in target
 # TesseraFFI (SwiftPM wants them under include/ with the map named module.modulemap).
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-generate swift "$tmp"
 mkdir -p bindings/swift/Sources/Tessera bindings/swift/Sources/TesseraFFI/include
-cp "$tmp/Tessera.swift" bindings/swift/Sources/Tessera/Tessera.swift
-cp "$tmp/TesseraFFI.h" bindings/swift/Sources/TesseraFFI/include/TesseraFFI.h
-cp "$tmp/TesseraFFI.modulemap" bindings/swift/Sources/TesseraFFI/include/module.modulemap
+install_file "$tmp/swift/Tessera.swift" bindings/swift/Sources/Tessera/Tessera.swift
+install_file "$tmp/swift/TesseraFFI.h" bindings/swift/Sources/TesseraFFI/include/TesseraFFI.h
+install_file "$tmp/swift/TesseraFFI.modulemap" \
+  bindings/swift/Sources/TesseraFFI/include/module.modulemap
 
 echo "bindings generated from $lib"

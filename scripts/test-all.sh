@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: formatting, lints, Rust tests, and the Python
-# protocol-vector check (an independent implementation of docs/PROTOCOL.md).
+# Runs every test of the project: formatting, lints, Rust tests, the Python
+# protocol-vector check (an independent implementation of docs/PROTOCOL.md), and the
+# language bindings' own tests against the real compiled library.
 # Installs what it needs itself (Python packages go into target/py-venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,26 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/vectors/requirements.txt
 "$venv/bin/python" -m pytest tests/vectors -q
+
+step "bindings: build tessera-ffi, regenerate Kotlin, Python and Swift"
+bindings/generate.sh
+# Swift is committed (it cannot be regenerated where there is no Swift toolchain to
+# check it); say so when the committed sources no longer match the library.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+  ! git diff --quiet -- bindings/swift/Sources; then
+  echo "warning: bindings/swift/Sources changed on regeneration: commit them" >&2
+fi
+
+step "bindings: Python tests (pytest, real issuer subprocess)"
+cargo build --locked -p tessera-issuer
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bindings/python/requirements-test.txt
+"$venv/bin/python" -m pytest bindings/python/tests -q
+
+# ---- Kotlin step (owned by the Kotlin package) ------------------------------------
+# Kotlin bindings (bindings/kotlin/README.md). Needs Maven and a JDK 17+ on PATH (the
+# script stops with a clear message when they are missing; it installs nothing).
+step "Kotlin: bindings tests on the JVM (real library through JNA, real issuer)"
+bindings/kotlin/test.sh
+
+step "Android demo: presentation logic on the JVM (the app itself needs Android Studio)"
+mvn -B --no-transfer-progress -f android-demo/presentation/pom.xml test

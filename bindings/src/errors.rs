@@ -400,3 +400,68 @@ impl From<tessera_gate::GateError> for GateError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_errors_map_to_what_an_app_acts_on() {
+        let m = |e: SyncError| WalletError::from(e);
+        assert_eq!(m(SyncError::Timeout), WalletError::Timeout);
+        assert_eq!(
+            m(SyncError::RateLimited {
+                retry_after_secs: Some(30)
+            }),
+            WalletError::RateLimited {
+                retry_after_secs: Some(30)
+            }
+        );
+        assert_eq!(
+            m(SyncError::StaleRequest),
+            WalletError::Unauthorized {
+                code: "stale_request".into()
+            }
+        );
+        assert!(matches!(
+            m(SyncError::MalformedResponse("tickets[3]".into())),
+            WalletError::BadResponse { reason } if reason.contains("tickets[3]")
+        ));
+        assert_eq!(
+            m(SyncError::Wallet(CoreWalletError::Locked { opens_at: 5 })),
+            WalletError::Locked { opens_at: 5 }
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 503,
+                code: String::new(),
+                message: String::new()
+            }),
+            WalletError::ServerError {
+                status: 503,
+                code: String::new(),
+                detail: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn messages_are_readable_and_kinds_are_bare_names() {
+        let e = WalletError::NeedsVerification {
+            missing: vec![Verification::Email, Verification::Phone],
+            detail: String::new(),
+        };
+        assert_eq!(e.to_string(), "verification needed: email, phone");
+        assert_eq!(e.kind(), "NeedsVerification");
+        let e = WalletError::Network {
+            reason: "reset by alice@example.com's proxy".into(),
+        };
+        assert_eq!(e.kind(), "Network");
+        assert_eq!(WalletError::Timeout.kind(), "Timeout");
+        let v: tessera_core::VaultError = VaultError::KeyNotFound.into();
+        assert_eq!(
+            WalletError::from(CoreWalletError::from(v)),
+            WalletError::KeyMissing
+        );
+    }
+}

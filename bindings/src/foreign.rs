@@ -9,6 +9,7 @@
 //! exceptions and a non-throwing Swift method satisfies a `throws` requirement.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tessera_core::clock::{MonotonicClock, ProcessMonotonicClock, SystemWallClock, WallClock};
 use zeroize::Zeroizing;
@@ -132,16 +133,17 @@ impl tessera_core::PresenceGate for PresenceAdapter {
     }
 }
 
-/// Core's clocks backed by a foreign [`ClockSource`]. A throwing clock falls back to the
-/// system wall clock, and to a monotonic reading and session of this process. A reading
-/// from another origin is never read against an anchor taken on the foreign clock: the
-/// process clock's session name differs (so the anchor is ignored) whenever it was the
-/// session that failed, and when only the elapsed reading failed it reads 0 (below any
-/// anchor), which leaves only the proven high-water mark: a window can open late, never
-/// early.
+/// Core's clocks backed by a foreign [`ClockSource`]. A throwing clock must never let a
+/// reveal window open early: a failed wall reading falls back to the system clock (it
+/// opens nothing); a failed elapsed reading reads 0 and marks the session as failed, and
+/// a failed boot id is a session of this process. Either way the reading does not match
+/// an anchor taken with a working clock (so only the proven high-water mark counts), and
+/// an anchor taken while the clock failed never matches a working clock later.
 pub(crate) struct ClockAdapter {
     source: Arc<dyn ClockSource>,
     fallback: ProcessMonotonicClock,
+    /// The last elapsed reading failed: core reads the session right after it.
+    elapsed_failed: AtomicBool,
 }
 
 impl ClockAdapter {
@@ -149,6 +151,7 @@ impl ClockAdapter {
         Self {
             source,
             fallback: ProcessMonotonicClock::new(),
+            elapsed_failed: AtomicBool::new(false),
         }
     }
 }
@@ -163,14 +166,17 @@ impl WallClock for ClockAdapter {
 
 impl MonotonicClock for ClockAdapter {
     fn elapsed_ms(&self) -> u64 {
-        match self.source.elapsed_realtime_ms() {
-            Ok(ms) => u64::try_from(ms).unwrap_or(0),
-            Err(_) => 0,
-        }
+        let reading = self.source.elapsed_realtime_ms();
+        self.elapsed_failed
+            .store(reading.is_err(), Ordering::SeqCst);
+        reading.map_or(0, |ms| u64::try_from(ms).unwrap_or(0))
     }
 
     fn session(&self) -> String {
         match self.source.boot_id() {
+            Ok(_) if self.elapsed_failed.load(Ordering::SeqCst) => {
+                format!("{}:elapsed-failed", self.fallback.session())
+            }
             Ok(id) => format!("app:{id}"),
             Err(_) => self.fallback.session(),
         }
@@ -242,5 +248,71 @@ impl KeyVault for MemoryVault {
 
     fn delete(&self, wallet_id: String) -> Result<(), VaultError> {
         tessera_core::KeyVault::delete(&self.0, &wallet_id).map_err(to_ffi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use tessera_core::clock::{TimeAnchor, trusted_time};
+
+    use super::*;
+
+    /// A clock whose elapsed reading can be made to fail.
+    struct Flaky {
+        fail: Mutex<bool>,
+    }
+
+    impl ClockSource for Flaky {
+        fn wall_clock_ms(&self) -> Result<i64, CallbackError> {
+            Ok(2_000_000_000_000)
+        }
+        fn elapsed_realtime_ms(&self) -> Result<i64, CallbackError> {
+            if *self.fail.lock().unwrap_or_else(|e| e.into_inner()) {
+                Err(CallbackError::Failed {
+                    reason: "no clock".into(),
+                })
+            } else {
+                Ok(10_000_000)
+            }
+        }
+        fn boot_id(&self) -> Result<String, CallbackError> {
+            Ok("boot-1".into())
+        }
+    }
+
+    fn anchor(c: &ClockAdapter) -> TimeAnchor {
+        TimeAnchor {
+            server_unix_ms: 1_000,
+            mono_ms: c.elapsed_ms(),
+            session: c.session(),
+        }
+    }
+
+    #[test]
+    fn an_anchor_taken_while_the_clock_failed_never_extends_later_readings() {
+        let source = Arc::new(Flaky {
+            fail: Mutex::new(true),
+        });
+        let c = ClockAdapter::new(source.clone());
+        let a = anchor(&c);
+        *source.fail.lock().unwrap_or_else(|e| e.into_inner()) = false;
+        // Working again: 10,000 s of uptime must not be added to the anchor.
+        let t = trusted_time(Some(&a), 0, &c, &c);
+        assert!(!t.anchored);
+        assert_eq!(t.proven_ms, 0);
+    }
+
+    #[test]
+    fn a_failing_reading_does_not_match_an_anchor_taken_with_a_working_clock() {
+        let source = Arc::new(Flaky {
+            fail: Mutex::new(false),
+        });
+        let c = ClockAdapter::new(source.clone());
+        let a = anchor(&c);
+        assert!(trusted_time(Some(&a), 0, &c, &c).anchored);
+        *source.fail.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        assert!(!trusted_time(Some(&a), 0, &c, &c).anchored);
     }
 }

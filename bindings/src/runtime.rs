@@ -70,3 +70,77 @@ where
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+    use std::thread::Thread;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A minimal executor with no tokio in sight, like a foreign language's event loop.
+    struct Unpark(Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    fn block_on<F: Future>(f: F) -> F::Output {
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = pin!(f);
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn work_runs_on_the_library_runtime_from_any_executor() {
+        // A timer needs a tokio reactor: polled from a plain executor, it works because
+        // it runs on the library runtime.
+        let got = block_on(run(async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            Ok(tokio::runtime::Handle::current().metrics().num_workers())
+        }));
+        assert_eq!(got, Ok(WORKER_THREADS));
+    }
+
+    #[test]
+    #[allow(clippy::panic)]
+    fn a_panicking_task_is_an_internal_error() {
+        let got: Result<(), WalletError> = block_on(run(async { panic!("bug") }));
+        assert!(matches!(got, Err(WalletError::Internal { .. })), "{got:?}");
+    }
+
+    #[test]
+    fn dropping_the_caller_future_aborts_the_task() {
+        let finished = Arc::new(AtomicBool::new(false));
+        let f = finished.clone();
+        let fut = run(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            f.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        {
+            // Poll once (the task starts), then drop: a cancelled coroutine.
+            let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+            let mut fut = Box::pin(fut);
+            assert!(
+                fut.as_mut()
+                    .poll(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!finished.load(Ordering::SeqCst));
+    }
+}

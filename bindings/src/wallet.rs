@@ -193,7 +193,7 @@ impl Wallet {
 
     /// Watches a ticket: `listener` gets its state now and at every change, and while it
     /// is ready a frame at every step boundary (the next frame is drawn ahead). One
-    /// wake-up per step, no polling. Stops on `WatchHandle.close()` or when the handle is
+    /// wake-up per step, no polling. Stops on `WatchHandle.stop()` or when the handle is
     /// dropped.
     pub fn watch(
         &self,

@@ -20,8 +20,8 @@ use crate::foreign::{FrameListener, Log};
 use crate::runtime::runtime;
 use crate::types::{Frame, RevealState};
 
-/// A running watch (`Wallet.watch`). Stops on `close()` and when the handle is dropped
-/// (garbage-collected, or closed with Kotlin's `use {}` / `AutoCloseable`).
+/// A running watch (`Wallet.watch`). Stops on `stop()` and when the handle is dropped
+/// (garbage-collected; Kotlin: `close()` / `use {}`, which every UniFFI object has).
 #[derive(uniffi::Object)]
 pub struct WatchHandle {
     task: AbortHandle,
@@ -39,8 +39,9 @@ impl std::fmt::Debug for WatchHandle {
 #[uniffi::export]
 impl WatchHandle {
     /// Stops the watch. No callback starts after this returns (one already running
-    /// finishes). Idempotent.
-    pub fn close(&self) {
+    /// finishes). Idempotent. (Named `stop`, not `close`: Kotlin objects already have
+    /// `AutoCloseable.close()`, which frees the handle and so stops the watch too.)
+    pub fn stop(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.task.abort();
     }
@@ -53,7 +54,7 @@ impl WatchHandle {
 
 impl Drop for WatchHandle {
     fn drop(&mut self) {
-        self.close();
+        self.stop();
     }
 }
 
@@ -153,15 +154,26 @@ impl Watch {
         }
         match state {
             tessera_core::RevealState::Ready { .. } => self.frame_step(),
-            tessera_core::RevealState::Locked { opens_at } => {
-                let t = self.wallet.trusted_time();
-                // Unanchored trusted time does not advance on its own: only a sync (a
-                // change) can open the window then, so no timer.
-                t.anchored
-                    .then(|| until(opens_at.saturating_mul(1000), t.proven_ms))
-            }
+            tessera_core::RevealState::Locked { opens_at } => self.wake_at(opens_at),
+            // Waiting for the holder (verification) or for a sync: the window can still
+            // close meanwhile, which the listener is told about.
+            tessera_core::RevealState::NeedsVerification { .. }
+            | tessera_core::RevealState::NeedsSync => self
+                .wallet
+                .ticket(&self.id)
+                .ok()
+                .and_then(|t| self.wake_at(t.event.valid_until)),
             _ => None,
         }
+    }
+
+    /// The sleep until Unix second `at` on proven trusted time. None when time is not
+    /// anchored: it does not advance on its own then, so only a sync (a change) can move
+    /// the state, and a timer would only wake us for nothing.
+    fn wake_at(&self, at: i64) -> Option<Duration> {
+        let t = self.wallet.trusted_time();
+        t.anchored
+            .then(|| until(at.saturating_mul(1000), t.proven_ms))
     }
 
     /// Delivers the current step's frame (once), draws the next one ahead, and returns

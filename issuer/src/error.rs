@@ -41,6 +41,14 @@ impl ApiError {
     pub fn bad_request(m: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
     }
+    /// 400 `wrong_code`: an SMS code that does not match; `remaining` tries are left.
+    pub fn wrong_code(remaining: u32) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "wrong_code",
+            format!("wrong code; {remaining} attempts left"),
+        )
+    }
     /// 401 `unauthorized`.
     pub fn unauthorized(m: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m)

@@ -308,7 +308,7 @@ pub(crate) fn confirm_phone(
         return Err(if wrong >= SMS_MAX_WRONG {
             ApiError::too_many_attempts()
         } else {
-            ApiError::bad_request("wrong code")
+            ApiError::wrong_code(SMS_MAX_WRONG.saturating_sub(wrong))
         });
     }
     tx.execute("DELETE FROM sms_codes WHERE device = ?1", [&device[..]])?;

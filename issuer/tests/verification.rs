@@ -149,7 +149,7 @@ async fn sms_code_verifies_the_phone_of_an_order() {
     let code = six_digits(&msg.body);
     assert_eq!(
         confirm_code(&h, &d, &wrong(&code)).await.error(400),
-        "bad_request"
+        "wrong_code"
     );
     let s: VerificationStatus = confirm_code(&h, &d, &code).await.ok();
     assert_eq!(s.verified, vec![Verification::Email, Verification::Phone]);
@@ -190,7 +190,7 @@ async fn five_wrong_codes_kill_the_code() {
     for _ in 0..4 {
         assert_eq!(
             confirm_code(&h, &d, &wrong(&code)).await.error(400),
-            "bad_request"
+            "wrong_code"
         );
     }
     assert_eq!(

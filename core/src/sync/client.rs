@@ -148,8 +148,9 @@ pub fn tls_config(extra_roots_der: &[Vec<u8>]) -> Result<rustls::ClientConfig, S
         .map_err(|e| SyncError::ClientSetup(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    // reqwest uses a preconfigured config as given: offer HTTP/2 and HTTP/1.1 ourselves.
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // reqwest uses a preconfigured config as given. HTTP/1.1 only: a sync is one request,
+    // and leaving out reqwest's HTTP/2 keeps the mobile library under its 5 MB budget.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
@@ -647,7 +648,7 @@ mod tests {
         let c = tls_config(&[]).unwrap();
         // ring's provider offers exactly ring's suites; aws-lc would add its own names.
         assert!(!c.crypto_provider().cipher_suites.is_empty());
-        assert_eq!(c.alpn_protocols, vec![b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
         let ring = rustls::crypto::ring::default_provider();
         assert_eq!(
             c.crypto_provider().cipher_suites.len(),
