@@ -44,8 +44,9 @@ esac
 cargo build --locked -p tessera-ffi --features cli --bin uniffi-bindgen
 cargo build --locked -p tessera-ffi --lib --profile "$profile"
 
-lib="target/$outdir/$libfile"
-bindgen=target/debug/uniffi-bindgen
+tdir="${CARGO_TARGET_DIR:-target}"
+lib="$tdir/$outdir/$libfile"
+bindgen="$tdir/debug/uniffi-bindgen"
 [ -f "$lib" ] || { echo "no library at $lib" >&2; exit 1; }
 
 # Replaces a file by renaming a fresh copy over it: a process that has the old library

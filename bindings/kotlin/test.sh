@@ -24,4 +24,6 @@ case "$profile" in
   release) cargo build --locked --release -p tessera-issuer; bindings/generate.sh --release ;;
   *) echo "TESSERA_PROFILE must be debug or release" >&2; exit 2 ;;
 esac
-mvn -B --no-transfer-progress -f bindings/kotlin/pom.xml test -Dtessera.profile="$profile" "$@"
+# CARGO_TARGET_DIR may be relative to the workspace; Maven resolves paths from the pom.
+tdir="$(cd "${CARGO_TARGET_DIR:-target}" && pwd)"
+mvn -B --no-transfer-progress -f bindings/kotlin/pom.xml test -Dtessera.profile="$profile" -Dtessera.target="$tdir" "$@"

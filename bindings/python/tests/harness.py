@@ -27,7 +27,7 @@ def issuer_binary() -> Path:
     given = os.environ.get("TESSERA_ISSUER_BIN")
     if given:
         return Path(given)
-    exe = WORKSPACE / "target" / "debug" / "tessera-issuer"
+    exe = WORKSPACE / os.environ.get("CARGO_TARGET_DIR", "target") / "debug" / "tessera-issuer"
     if not exe.exists():
         subprocess.run(
             ["cargo", "build", "--locked", "-p", "tessera-issuer"], cwd=WORKSPACE, check=True
