@@ -143,6 +143,10 @@ pub enum WalletError {
     /// A signature or issuer key in the answer does not verify; nothing was applied.
     #[error("issuer signature or key does not verify")]
     BadSignature,
+    /// The issuer's time was not signed by a pinned issuer key over this request's nonce
+    /// (a forged, replayed or proxied answer); nothing was applied.
+    #[error("issuer time is not signed for this request by a pinned issuer key")]
+    UnsignedTime,
     /// The issuer's answer broke the API's rules (malformed, too large, sealed to another
     /// key, a ticket of another device, an invalid policy); nothing was applied.
     #[error("bad answer from the issuer: {reason}")]
@@ -259,6 +263,7 @@ impl From<SyncError> for WalletError {
             | S::InvalidPolicy(_) => bad(&e),
             S::BadServerTime { server_time_ms } => Self::BadServerTime { server_time_ms },
             S::BadSignature => Self::BadSignature,
+            S::UnsignedTime => Self::UnsignedTime,
             S::NeedsVerification { message } => Self::NeedsVerification {
                 missing: Vec::new(),
                 detail: message,

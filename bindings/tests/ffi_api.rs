@@ -65,8 +65,20 @@ fn install(w: &Wallet, opens_at: i64, period_secs: u8, requires_presence: bool) 
         event_seed: None,
     };
     w.core().install(&[p], vec![(t, s)]).unwrap();
-    // Trusted time from "the issuer": this machine's clock, as a sync would anchor it.
-    w.core().anchor_time(now_ms()).unwrap();
+    // Trusted time from "the issuer": this machine's clock, signed over the wallet's
+    // nonce as a sync brings it.
+    let issuer = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap();
+    let pk = tessera_core::code::s1::public_key(&issuer);
+    w.core()
+        .pin_issuer_keys(&[tessera_core::sync::api::IssuerKey {
+            key_id: 1,
+            public_key: hex::encode(pk),
+        }])
+        .unwrap();
+    let nonce = w.core().new_time_nonce().unwrap();
+    let now = now_ms();
+    let proof = tessera_core::sync::signed_time::sign_time(&issuer, 1, &nonce, now);
+    w.core().accept_signed_time(&nonce, now, &proof).unwrap();
     id.to_string()
 }
 

@@ -142,8 +142,15 @@ fn fixture(tickets_per_event: usize) -> Setup<Fixture> {
     let vault: Arc<dyn KeyVault> = Arc::new(MemoryKeyVault::new()?);
     let clock = ManualClock::new(ANCHOR_MS);
     let wallet = Wallet::open(config(&db_path(&dir), &vault, &clock))?;
-    wallet.anchor_time(ANCHOR_MS)?;
     let issuer = issuer_key()?;
+    // The issuer's signed clock, as a sync brings it.
+    wallet.pin_issuer_keys(&[tessera_core::sync::api::IssuerKey {
+        key_id: 1,
+        public_key: hex::encode(tessera_core::code::s1::public_key(&issuer)),
+    }])?;
+    let nonce = wallet.new_time_nonce()?;
+    let proof = tessera_core::sync::signed_time::sign_time(&issuer, 1, &nonce, ANCHOR_MS);
+    wallet.accept_signed_time(&nonce, ANCHOR_MS, &proof)?;
     let events = [
         policy(T1_EVENT, CodeFormat::T1),
         policy(S1_EVENT, CodeFormat::S1),

@@ -62,8 +62,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     };
     let id = ticket.id;
     wallet.install(std::slice::from_ref(&event), vec![(ticket, secrets)])?;
-    // The issuer's clock: here the same machine's, as a sync would report it.
-    wallet.anchor_time(SystemWallClock.now_unix_ms())?;
+    // The issuer's clock: here the same machine's, signed over the wallet's nonce as a
+    // sync would bring it.
+    wallet.pin_issuer_keys(&[tessera_core::sync::api::IssuerKey {
+        key_id: 1,
+        public_key: hex::encode(tessera_core::code::s1::public_key(&issuer)),
+    }])?;
+    let nonce = wallet.new_time_nonce()?;
+    let now_ms = SystemWallClock.now_unix_ms();
+    let proof = tessera_core::sync::signed_time::sign_time(&issuer, 1, &nonce, now_ms);
+    wallet.accept_signed_time(&nonce, now_ms, &proof)?;
     println!(
         "ticket {id} installed for \"{}\", seat {}",
         event.name, SEAT

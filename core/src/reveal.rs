@@ -51,6 +51,11 @@ pub fn reveal_state(ticket: &Ticket, policy: &EventPolicy, ctx: &RevealContext<'
         missing.dedup();
         return RevealState::NeedsVerification { missing };
     }
+    // Proven time opened the window, but since the clock's session changed (a reboot)
+    // nothing proves which step is current: a code drawn now could be one for later.
+    if !ctx.time.anchored {
+        return RevealState::NeedsSync;
+    }
     if policy.strict_jit && !ctx.has_release_secret {
         return RevealState::NeedsSync;
     }

@@ -1,6 +1,6 @@
 //! The wallet facade: what app code (through the bindings) calls.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -21,7 +21,7 @@ use crate::policy::{CodeFormat, EventPolicy, Verification};
 use crate::qr::QrMatrix;
 use crate::reveal::{RevealContext, reveal_state};
 use crate::seal::{Kek, SealContext, open, seal};
-use crate::store::{DamagedRow, Store, StoredRelease, StoredTicket};
+use crate::store::{DamagedRow, RowKey, Store, StoreError, StoredRelease, StoredTicket};
 use crate::ticket::{Frame, RevealState, Ticket, TicketSecrets, TicketSummary};
 
 /// Asks the person holding the phone to prove presence (biometrics, passcode).
@@ -68,6 +68,18 @@ const META_ANCHOR: &str = "time_anchor";
 const META_HIGH_WATER: &str = "high_water_ms";
 /// The high-water mark is persisted at most this often from the frame path.
 const HIGH_WATER_SAVE_MS: i64 = 60_000;
+/// Time nonces handed out and not yet answered; older ones are forgotten.
+const MAX_PENDING_TIME_NONCES: usize = 8;
+/// `meta` rows a file from before row tags keeps (tagged on upgrade, see
+/// [`Store::adopt_untagged`]) and the ones it drops (the next sync brings them signed).
+const ADOPTED_META: &[&str] = &[
+    META_WALLET_ID,
+    META_WRAPPED_KEK,
+    META_DEVICE_SEED,
+    META_DEVICE_PK,
+    "sync_issuer_keys",
+];
+const DROPPED_META: &[&str] = &[META_ANCHOR, META_HIGH_WATER];
 
 struct Session {
     anchor: Option<TimeAnchor>,
@@ -76,6 +88,12 @@ struct Session {
     presence: HashSet<TicketId>,
     /// Frames drawn ahead, keyed by ticket and step; never more than two steps per ticket.
     frames: HashMap<(TicketId, u64), Frame>,
+    /// Nonces sent with time requests whose signed answer has not come back yet.
+    pending_time_nonces: VecDeque<[u8; 32]>,
+    /// Issuer clock minus wall clock, from an unsigned answer: only ever used to stamp
+    /// requests (so a phone with a wrong clock can still talk to the issuer), never to
+    /// open a window or draw a code.
+    request_clock_offset_ms: Option<i64>,
 }
 
 /// A ticket wallet bound to this device. `Send + Sync`: share it with an `Arc`.
@@ -124,15 +142,19 @@ impl Wallet {
     /// and device key) when the file is new.
     pub fn open(config: WalletConfig) -> Result<Self, WalletError> {
         let store = Store::open(&config.db_path)?;
-        let (wallet_id, kek, device_public_key) = match store.meta(META_WRAPPED_KEK)? {
+        let (wallet_id, kek, device_public_key) = match store.meta_untrusted(META_WRAPPED_KEK)? {
             Some(wrapped) => Self::unlock_existing(&store, config.vault.as_ref(), &wrapped)?,
             None => Self::create(&store, config.vault.as_ref())?,
         };
-        let anchor = store
-            .meta(META_ANCHOR)?
+        // Time rows whose tag fails read as absent: time is then unproven until the next
+        // signed time (a refusal, never an early window); `damaged_rows` reports them.
+        let time_row = |key: &str| match store.meta(key) {
+            Err(StoreError::Corrupt(_)) => Ok(None),
+            other => other,
+        };
+        let anchor = time_row(META_ANCHOR)?
             .and_then(|b| serde_json::from_slice::<TimeAnchor>(&b).ok());
-        let high_water_ms = store
-            .meta(META_HIGH_WATER)?
+        let high_water_ms = time_row(META_HIGH_WATER)?
             .and_then(|b| b.try_into().ok())
             .map(i64::from_be_bytes)
             .unwrap_or(0);
@@ -152,22 +174,37 @@ impl Wallet {
                 high_water_saved_ms: high_water_ms,
                 presence: HashSet::new(),
                 frames: HashMap::new(),
+                pending_time_nonces: VecDeque::new(),
+                request_clock_offset_ms: None,
             }),
         })
     }
 
     fn create(store: &Store, vault: &dyn KeyVault) -> Result<(String, Kek, [u8; 32]), WalletError> {
-        if store.ticket_count()? > 0 || store.meta(META_DEVICE_SEED)?.is_some() {
+        if store.ticket_count()? > 0 || store.meta_untrusted(META_DEVICE_SEED)?.is_some() {
             // Rows without a key: the key row was deleted. Never overwrite what is there.
             return Err(WalletError::Tampered {
                 what: "meta wrapped_kek".into(),
             });
         }
-        let id = TicketId::random()
-            .map_err(|_| WalletError::Storage("random".into()))?
-            .to_string();
+        // The wallet id is committed before the vault sees it, so a creation cut short
+        // resumes under the same id (and the same vault entry) instead of starting a
+        // second wallet beside a key the vault already holds.
+        let id = match store.meta_untrusted(META_WALLET_ID)? {
+            Some(b) => String::from_utf8(b).map_err(|_| WalletError::Tampered {
+                what: format!("meta {META_WALLET_ID}"),
+            })?,
+            None => {
+                let id = TicketId::random()
+                    .map_err(|_| WalletError::Storage("random".into()))?
+                    .to_string();
+                store.put_pending_wallet_id(META_WALLET_ID, &id)?;
+                id
+            }
+        };
         let kek = Kek::generate().map_err(sealed("kek"))?;
         let wrapped = vault.wrap(&id, kek.expose())?;
+        store.set_row_key(RowKey::derive(&kek));
         let seed = device::generate_seed().map_err(|e| WalletError::Storage(e.to_string()))?;
         let pk =
             device::public_key_of(&seed[..]).map_err(|e| WalletError::Storage(e.to_string()))?;
@@ -191,10 +228,20 @@ impl Wallet {
             what: format!("meta {what}"),
         };
         let id = store
-            .meta(META_WALLET_ID)?
+            .meta_untrusted(META_WALLET_ID)?
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| corrupt(META_WALLET_ID))?;
         let kek = Self::unwrap_kek(vault, &id, wrapped)?;
+        store.set_row_key(RowKey::derive(&kek));
+        if store.holds_untagged_rows()? {
+            store.adopt_untagged(ADOPTED_META, DROPPED_META)?;
+        }
+        // The two rows read before the key are checked now that it is known.
+        if store.meta(META_WALLET_ID)?.as_deref() != Some(id.as_bytes())
+            || store.meta(META_WRAPPED_KEK)?.as_deref() != Some(wrapped)
+        {
+            return Err(corrupt(META_WALLET_ID));
+        }
         let sealed_seed = store
             .meta(META_DEVICE_SEED)?
             .ok_or_else(|| corrupt(META_DEVICE_SEED))?;
@@ -256,24 +303,92 @@ impl Wallet {
         f(g.as_ref().ok_or(WalletError::WalletLocked)?)
     }
 
-    /// Anchors trusted time to the issuer's clock (`server_unix_ms`), as sync does.
-    pub fn anchor_time(&self, server_unix_ms: i64) -> Result<(), WalletError> {
+    /// A fresh nonce for a time request (`GET /v1/time?nonce=…`, or a sync's
+    /// `time_nonce`): the issuer signs its clock together with it, and the wallet accepts
+    /// that signed time only for a nonce it handed out and that was not answered yet.
+    pub fn new_time_nonce(&self) -> Result<[u8; 32], WalletError> {
+        let mut n = [0u8; 32];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut n)
+            .map_err(|_| WalletError::Storage("system random generator failed".into()))?;
+        let mut s = self.session();
+        if s.pending_time_nonces.len() >= MAX_PENDING_TIME_NONCES {
+            s.pending_time_nonces.pop_front();
+        }
+        s.pending_time_nonces.push_back(n);
+        Ok(n)
+    }
+
+    /// Whether `nonce` was handed out by [`Wallet::new_time_nonce`] and not used yet.
+    pub(crate) fn is_pending_time_nonce(&self, nonce: &[u8; 32]) -> bool {
+        self.session().pending_time_nonces.contains(nonce)
+    }
+
+    /// The anchor (and high-water mark) for an issuer time that passed every check: the
+    /// signature of a trusted key over the nonce this wallet chose. Such a time is the
+    /// issuer's clock now, so it replaces what was proven before, even a later time that
+    /// got in some other way (a wallet recovers from a bad time at its next good sync).
+    pub(crate) fn signed_time_rows(
+        &self,
+        server_unix_ms: i64,
+        nonce: &[u8; 32],
+    ) -> Result<(TimeAnchor, Vec<u8>), WalletError> {
+        let mut s = self.session();
+        let at = s.pending_time_nonces.iter().position(|n| n == nonce);
+        let Some(at) = at else {
+            return Err(WalletError::Invalid("time nonce not pending".into()));
+        };
+        s.pending_time_nonces.remove(at);
         let anchor = TimeAnchor {
             server_unix_ms,
             mono_ms: self.mono.elapsed_ms(),
             session: self.mono.session(),
         };
         let json = serde_json::to_vec(&anchor).map_err(|e| WalletError::Storage(e.to_string()))?;
-        let mut s = self.session();
-        s.high_water_ms = s.high_water_ms.max(server_unix_ms);
-        self.store.set_meta(&[
-            (META_ANCHOR, &json),
-            (META_HIGH_WATER, &s.high_water_ms.to_be_bytes()),
-        ])?;
-        s.high_water_saved_ms = s.high_water_ms;
+        Ok((anchor, json))
+    }
+
+    /// Adopts a signed issuer time in the session once its rows are written.
+    fn adopt_anchor(&self, s: &mut Session, anchor: TimeAnchor) {
+        s.high_water_ms = anchor.server_unix_ms;
+        s.high_water_saved_ms = anchor.server_unix_ms;
         s.anchor = Some(anchor);
         s.frames.clear();
+    }
+
+    /// Writes a checked, signed issuer time (see `sync::signed_time`) as the anchor.
+    pub(crate) fn anchor_signed_time(
+        &self,
+        server_unix_ms: i64,
+        nonce: &[u8; 32],
+    ) -> Result<(), WalletError> {
+        let (anchor, json) = self.signed_time_rows(server_unix_ms, nonce)?;
+        let mut s = self.session();
+        self.store.set_meta(&[
+            (META_ANCHOR, &json),
+            (META_HIGH_WATER, &server_unix_ms.to_be_bytes()),
+        ])?;
+        self.adopt_anchor(&mut s, anchor);
         Ok(())
+    }
+
+    /// Notes the issuer's clock from an unsigned answer, for request timestamps only.
+    pub(crate) fn note_request_clock(&self, server_unix_ms: i64) {
+        let wall = self.wall.now_unix_ms();
+        self.session().request_clock_offset_ms = Some(server_unix_ms.saturating_sub(wall));
+    }
+
+    /// The time to stamp a device-signed request with: trusted time when anchored, else
+    /// the wall clock corrected by the issuer's last unsigned answer. Never used to reveal.
+    pub fn request_timestamp_ms(&self) -> i64 {
+        let t = self.trusted_time();
+        if t.anchored {
+            return t.now_ms;
+        }
+        let offset = self.session().request_clock_offset_ms;
+        match offset {
+            Some(o) => self.wall.now_unix_ms().saturating_add(o),
+            None => t.now_ms,
+        }
     }
 
     /// What the wallet knows of the time now.
@@ -393,7 +508,8 @@ impl Wallet {
         if t.seat.len() > crate::code::s1::MAX_SEAT_LEN {
             return invalid("seat too long");
         }
-        Ok(())
+        crate::text::check_ticket_text(&t.seat, t.holder_name.as_deref())
+            .or_else(|e| invalid(&e.to_string()))
     }
 
     /// Stores a strict-JIT event's release secret (sealed), as sync does once the window opens.
@@ -459,7 +575,13 @@ impl Wallet {
         time: TrustedTime,
         verified: &[Verification],
     ) -> Result<RevealState, WalletError> {
-        let has_release_secret = policy.strict_jit && self.store.release(t.event_id)?.is_some();
+        // A release row whose tag fails makes the ticket Tampered, not the whole listing.
+        let has_release_secret = policy.strict_jit
+            && match self.store.release(t.event_id) {
+                Ok(r) => r.is_some(),
+                Err(StoreError::Corrupt(_)) => return Ok(RevealState::Tampered),
+                Err(e) => return Err(e.into()),
+            };
         let presence_confirmed = self.session().presence.contains(&t.id);
         let ctx = RevealContext {
             device_public_key: &self.device_public_key,
@@ -497,6 +619,7 @@ impl Wallet {
     /// Rows the store could not decode (a sync with the issuer restores them).
     pub fn damaged_rows(&self) -> Result<Vec<DamagedRow>, WalletError> {
         let (events, mut bad) = self.store.events()?;
+        bad.extend(self.store.untagged_rows()?);
         let known: HashSet<EventId> = events.iter().map(|e| e.event_id).collect();
         let (tickets, bad_tickets) = self.store.tickets()?;
         bad.extend(bad_tickets);
@@ -573,7 +696,10 @@ impl Wallet {
         if let Some(refusal) = WalletError::from_state(&state) {
             return Err(refusal);
         }
-        let step = step_at(time.now_ms, event.period_secs);
+        // Only the step of proven time (and, prepared ahead, the next one): a wall clock
+        // running ahead never yields a code for later (`reveal_state` refuses unanchored
+        // time, so here proven time is the anchored time).
+        let step = step_at(time.proven_ms, event.period_secs);
         Ok((st, event, step))
     }
 
@@ -732,15 +858,9 @@ impl Wallet {
             }
             Ok((rows, releases))
         })?;
-        let anchor = TimeAnchor {
-            server_unix_ms: v.server_time_ms,
-            mono_ms: self.mono.elapsed_ms(),
-            session: self.mono.session(),
-        };
-        let json = serde_json::to_vec(&anchor).map_err(|e| WalletError::Storage(e.to_string()))?;
+        let (anchor, json) = self.signed_time_rows(v.server_time_ms, &v.time_nonce)?;
         let mut s = self.session();
-        let high_water = s.high_water_ms.max(v.server_time_ms);
-        let high_water_bytes = high_water.to_be_bytes();
+        let high_water_bytes = v.server_time_ms.to_be_bytes();
         let mut meta: Vec<(&str, &[u8])> =
             vec![(META_ANCHOR, &json), (META_HIGH_WATER, &high_water_bytes)];
         meta.extend(v.meta.iter().map(|(k, b)| (*k, b.as_slice())));
@@ -748,10 +868,7 @@ impl Wallet {
             v.verified.iter().map(|k| (*k, v.server_time_ms)).collect();
         self.store
             .apply_sync(&v.events, &rows, &releases, &verified, &v.moved, &meta)?;
-        s.high_water_ms = high_water;
-        s.high_water_saved_ms = high_water;
-        s.anchor = Some(anchor);
-        s.frames.clear();
+        self.adopt_anchor(&mut s, anchor);
         Ok(())
     }
 

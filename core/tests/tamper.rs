@@ -7,7 +7,8 @@
 mod common;
 
 use common::*;
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params};
 use tessera_core::{CodeFormat, TicketId, Wallet, WalletError};
 
 /// A wallet with a strict-JIT T1 event (ticket seed, event seed, release secret) and an
@@ -256,4 +257,243 @@ fn a_tampered_wrapped_key_is_a_missing_key_never_a_panic() {
         Wallet::open(fx.config()),
         Err(WalletError::Tampered { .. })
     ));
+}
+
+/// Ticket ids whose codes depend on `rowid` of `table`: the ticket itself, an event's
+/// tickets, the tickets of events that require a verification kind, or all (meta).
+fn dependents(db: &Connection, table: &str, rowid: i64) -> Vec<TicketId> {
+    let sql = match table {
+        "tickets" => "SELECT ticket_id FROM tickets WHERE rowid = ?1",
+        "events" | "release_secrets" => &format!(
+            "SELECT ticket_id FROM tickets WHERE event_id = (SELECT event_id FROM {table} WHERE rowid = ?1)"
+        ),
+        // Only event 1 requires a verification (email) in `setup_for_edits`.
+        "verifications" => "SELECT ticket_id FROM tickets WHERE event_id = 1 AND ?1 = ?1",
+        _ => "SELECT ticket_id FROM tickets WHERE ?1 = ?1",
+    };
+    let mut st = db.prepare(sql).unwrap();
+    st.query_map([rowid], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|b| TicketId(b.unwrap().try_into().unwrap()))
+        .collect()
+}
+
+/// Edits an attacker might make to one value: small and large integer changes, a flipped
+/// byte, text appended, NULL filled in, and for JSON the fields a reveal reads.
+fn edits_of(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Null => vec![Value::Blob(vec![0]), Value::Integer(1), Value::Text("x".into())],
+        Value::Integer(n) => vec![
+            Value::Integer(n.wrapping_add(1)),
+            Value::Integer(n.wrapping_sub(1)),
+            Value::Integer(n.wrapping_add(86_400_000)),
+        ],
+        Value::Real(f) => vec![Value::Real(f + 1.0)],
+        Value::Text(s) => {
+            let mut out = vec![Value::Text(format!("{s}x"))];
+            if s.contains("reveal_opens_at") {
+                out.push(Value::Text(earlier_policy(s)));
+            }
+            out
+        }
+        Value::Blob(b) => {
+            let mut out = Vec::new();
+            if b.is_empty() {
+                out.push(Value::Blob(vec![0]));
+            } else {
+                let mut first = b.clone();
+                first[0] ^= 0x01;
+                let mut last = b.clone();
+                *last.last_mut().unwrap() ^= 0x80;
+                out.push(Value::Blob(first));
+                out.push(Value::Blob(last));
+            }
+            if b.len() == 8 {
+                // A big-endian time (high-water mark) one day later.
+                let t = i64::from_be_bytes(b.clone().try_into().unwrap());
+                out.push(Value::Blob((t + 86_400_000).to_be_bytes().to_vec()));
+            }
+            if let Ok(s) = std::str::from_utf8(b) {
+                if s.contains("server_unix_ms") {
+                    let mut j: serde_json::Value = serde_json::from_str(s).unwrap();
+                    let t = j["server_unix_ms"].as_i64().unwrap();
+                    j["server_unix_ms"] = (t + 86_400_000).into();
+                    out.push(Value::Blob(j.to_string().into_bytes()));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// A policy JSON whose window opened a day earlier and that asks for nothing.
+fn earlier_policy(s: &str) -> String {
+    let mut j: serde_json::Value = serde_json::from_str(s).unwrap();
+    let t = j["reveal_opens_at"].as_i64().unwrap();
+    j["reveal_opens_at"] = (t - 86_400).into();
+    j["requires"] = serde_json::json!([]);
+    j["strict_jit"] = false.into();
+    j.to_string()
+}
+
+/// `setup` plus an email requirement on event 1 (so `verifications` has a row that matters).
+fn setup_for_edits(fx: &Fixture) -> Wallet {
+    let w = fx.wallet();
+    let mut t1 = policy(1, CodeFormat::T1);
+    t1.strict_jit = true;
+    t1.requires = vec![tessera_core::Verification::Email];
+    let s1 = policy(2, CodeFormat::S1);
+    let pk = w.device_public_key();
+    w.install(
+        &[t1.clone(), s1.clone()],
+        vec![
+            ticket(0, &t1, pk, &fx.issuer),
+            ticket(1, &t1, pk, &fx.issuer),
+            ticket(2, &s1, pk, &fx.issuer),
+        ],
+    )
+    .unwrap();
+    w.set_release_secret(t1.event_id, 1, b"release").unwrap();
+    w.set_verified(tessera_core::Verification::Email).unwrap();
+    w
+}
+
+#[test]
+fn every_column_of_every_table_edited_gives_tampered_or_a_refusal() {
+    let fx = Fixture::new();
+    let w = setup_for_edits(&fx);
+    fx.open_window();
+    for n in 0..3 {
+        w.frame(&ticket_id(n)).unwrap();
+    }
+    drop(w);
+    let db = Connection::open(fx.db()).unwrap();
+    let mut edits = 0;
+    for table in ["meta", "events", "tickets", "release_secrets", "verifications"] {
+        let cols: Vec<String> = db
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // Rows are named by primary key: a wallet that rewrites a row (INSERT OR REPLACE)
+        // gives it a new rowid.
+        let pk = match table {
+            "meta" => "key",
+            "tickets" => "ticket_id",
+            "verifications" => "kind",
+            _ => "event_id",
+        };
+        let keys: Vec<Value> = db
+            .prepare(&format!("SELECT {pk} FROM {table}"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(!keys.is_empty(), "{table} has rows");
+        for key in keys {
+            let rowid: i64 = db
+                .query_row(&format!("SELECT rowid FROM {table} WHERE {pk} = ?1"), [&key], |r| r.get(0))
+                .unwrap();
+            let victims = dependents(&db, table, rowid);
+            for col in &cols {
+                let get = format!("SELECT {col} FROM {table} WHERE {pk} = ?1");
+                let set = format!("UPDATE {table} SET {col} = ?2 WHERE {pk} = ?1");
+                // OR REPLACE: an open may have re-created a renamed key (high-water mark).
+                let restore = format!("UPDATE OR REPLACE {table} SET {col} = ?2 WHERE {pk} = ?1");
+                let original: Value = db.query_row(&get, [&key], |r| r.get(0)).unwrap();
+                for edited in edits_of(&original) {
+                    // STRICT types, CHECKs, keys and foreign keys refuse some edits outright.
+                    if db.execute(&set, params![key, edited]).is_err() {
+                        continue;
+                    }
+                    edits += 1;
+                    let what = format!("{table}.{col} (key {key:?}) = {edited:?}");
+                    // After an edit of the key column the row answers to the edited key.
+                    let now_key = if col == pk { &edited } else { &key };
+                    match Wallet::open(fx.config()) {
+                        Err(e) => assert!(
+                            matches!(e, WalletError::Tampered { .. } | WalletError::KeyMissing),
+                            "{what}: open failed with {e:?}"
+                        ),
+                        Ok(w) => {
+                            let drew: Vec<_> = victims.iter().filter(|v| w.frame(v).is_ok()).collect();
+                            // Listing never panics and never fails as a whole.
+                            w.tickets().unwrap();
+                            // A meta row the wallet no longer reads (a renamed key, a
+                            // dropped high-water mark) changes no code; it is reported,
+                            // or the wallet rewrote it from what it proves.
+                            let now: Option<Value> =
+                                db.query_row(&get, [now_key], |r| r.get(0)).optional().unwrap();
+                            let reported = table == "meta"
+                                && (!w.damaged_rows().unwrap().is_empty()
+                                    || now.as_ref() != Some(&edited));
+                            assert!(drew.is_empty() || reported, "{what}: {drew:?} still drew a code");
+                        }
+                    }
+                    db.execute(&restore, params![now_key, original]).unwrap();
+                }
+            }
+        }
+    }
+    assert!(edits > 60, "{edits} edits");
+    let w = Wallet::open(fx.config()).unwrap();
+    for n in 0..3 {
+        assert!(w.frame(&ticket_id(n)).is_ok(), "restored ticket {n} draws");
+    }
+}
+
+#[test]
+fn the_edits_a_reseller_made_open_no_window_early() {
+    let fx = Fixture::new();
+    let w = setup_for_edits(&fx);
+    // Locked: the window opens in an hour. Email not verified, release secret withheld.
+    let db = Connection::open(fx.db()).unwrap();
+    db.execute("DELETE FROM verifications", []).unwrap();
+    db.execute("DELETE FROM release_secrets", []).unwrap();
+    drop(w);
+    let locked = |why: &str| {
+        let w = Wallet::open(fx.config());
+        if let Ok(w) = w {
+            for n in 0..3 {
+                assert!(w.frame(&ticket_id(n)).is_err(), "{why}: ticket {n} drew a code");
+            }
+        }
+    };
+    locked("untouched");
+    // 1. The high-water mark moved into the window: trusted time never goes below it.
+    db.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'high_water_ms'",
+        [(OPENS * 1000 + 60_000).to_be_bytes().to_vec()],
+    )
+    .unwrap();
+    locked("high-water mark in the window");
+    // ...and after a reboot, when it is all that is left of proven time.
+    fx.clock.reboot();
+    locked("high-water mark in the window, after a reboot");
+    // 2. Every policy opened a day early, asking for nothing, not strict.
+    let policies: Vec<(i64, String)> = db
+        .prepare("SELECT event_id, policy FROM events")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, p) in &policies {
+        db.execute(
+            "UPDATE events SET policy = ?2 WHERE event_id = ?1",
+            params![id, earlier_policy(p)],
+        )
+        .unwrap();
+    }
+    locked("policies opened early");
+    // 3. A verification row inserted by hand.
+    db.execute(
+        "INSERT INTO verifications (kind, verified_at_ms) VALUES ('email', ?1)",
+        [NOW_MS],
+    )
+    .unwrap();
+    locked("email marked verified by hand");
 }

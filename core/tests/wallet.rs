@@ -80,19 +80,31 @@ fn a_wall_clock_set_forward_does_not_reveal() {
 }
 
 #[test]
-fn a_window_proven_open_stays_open_after_a_reboot() {
+fn after_a_reboot_no_code_is_drawn_for_a_wall_clock_running_ahead() {
     let fx = Fixture::new();
     let w = fx.wallet();
-    install(&fx, &w, CodeFormat::T1, 1);
+    install(&fx, &w, CodeFormat::S1, 1);
     fx.open_window();
-    assert!(w.frame(&ticket_id(0)).is_ok());
+    let before = w.frame(&ticket_id(0)).unwrap();
     drop(w);
+    // A reboot (the monotonic clock restarts), then the wall clock set an hour ahead:
+    // a reseller's way to pre-make screenshots for later.
     fx.clock.reboot();
+    let real_now = OPENS * 1000 + 1000;
+    fx.clock.set_wall(real_now + 3_600_000);
     let w = Wallet::open(fx.config()).unwrap();
-    assert!(matches!(
-        w.reveal_state(&ticket_id(0)).unwrap(),
-        RevealState::Ready { .. }
-    ));
+    // The window is known to be open (the high-water mark), but not which step is now.
+    assert_eq!(w.reveal_state(&ticket_id(0)).unwrap(), RevealState::NeedsSync);
+    assert_eq!(w.frame(&ticket_id(0)), Err(WalletError::NeedsSync));
+    assert_eq!(w.prepare_next_frame(&ticket_id(0)), Err(WalletError::NeedsSync));
+    // A signed issuer time (the real one, an hour behind the wall) proves the step again.
+    anchor(&w, &fx.issuer, real_now);
+    let f = w.frame(&ticket_id(0)).unwrap();
+    assert_eq!(f.step, u64::try_from(real_now / 15_000).unwrap());
+    assert!(f.step >= before.step && f.step <= before.step + 1);
+    let next = w.prepare_next_frame(&ticket_id(0)).unwrap();
+    assert_eq!(next.step, f.step + 1, "only the next step is drawn ahead");
+    assert!(w.clock_manipulated(), "a wall clock an hour ahead is reported");
 }
 
 #[test]
@@ -188,7 +200,10 @@ fn strict_jit_waits_for_the_release_secret() {
     let mac = code.release_mac.unwrap();
     assert!(tessera_core::code::release::verify_release_mac(
         b"released-at-doors",
-        &ticket_id(0),
+        &tessera_core::code::release::ReleaseContext::T1 {
+            event: p.event_id,
+            ticket: ticket_id(0)
+        },
         f.step,
         &mac
     ));
@@ -207,7 +222,7 @@ fn verifications_are_demanded_then_satisfied() {
     let mut cfg = fx.config();
     cfg.presence = Some(Arc::new(Nod(true)));
     let w = Wallet::open(cfg).unwrap();
-    w.anchor_time(NOW_MS).unwrap();
+    anchor(&w, &fx.issuer, NOW_MS);
     let mut p = policy(1, CodeFormat::T1);
     p.requires = vec![Verification::Email, Verification::Presence];
     w.install(

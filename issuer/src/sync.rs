@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{Connection, params};
 use tessera_core::sync::api::{IssuerKey, SyncRelease, SyncResponse, SyncTicket};
+use tessera_core::sync::signed_time::sign_time;
 use tessera_core::sync::transport::{Ephemeral, TransportContext, TransportKey};
 use tessera_core::{CodeFormat, EventId, Ticket, TicketId, Verification};
 
@@ -62,6 +63,7 @@ pub(crate) fn sync(
     c: &mut Connection,
     device: &[u8; 32],
     wallet_public: [u8; 32],
+    time_nonce: &[u8; 32],
     now_ms: i64,
 ) -> Result<SyncResponse, ApiError> {
     let eph = Ephemeral::generate().map_err(|_| ApiError::internal())?;
@@ -139,6 +141,7 @@ pub(crate) fn sync(
     st.metrics.sync();
     Ok(SyncResponse {
         server_time_ms: now_ms,
+        time_proof: sign_time(&st.secrets.signing, ISSUER_KEY_ID, time_nonce, now_ms),
         server_ephemeral_public_key: hex::encode(issuer_public),
         issuer_keys: vec![IssuerKey {
             key_id: ISSUER_KEY_ID,

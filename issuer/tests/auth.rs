@@ -25,6 +25,34 @@ async fn enrollment_is_idempotent_and_reports_server_time() {
     }
     let t: TimeResponse = h.get("/v1/time", None).await.ok();
     assert_eq!(t.server_time_ms, common::T0_MS);
+    assert_eq!(t.proof, None, "no nonce, nothing signed");
+}
+
+#[tokio::test]
+async fn the_clock_is_signed_over_the_callers_nonce_with_the_issuer_key() {
+    let h = Harness::start().await;
+    let nonce = [0x42u8; 32];
+    let t: TimeResponse = h
+        .get(&format!("/v1/time?nonce={}", hex::encode(nonce)), None)
+        .await
+        .ok();
+    let proof = t.proof.expect("a nonce asks for a signature");
+    let pk = h.issuer_key();
+    let keys = std::collections::HashMap::from([(proof.key_id, pk)]);
+    tessera_core::sync::signed_time::verify_time(&keys, &nonce, t.server_time_ms, &proof).unwrap();
+    // Bound to the nonce and the time: neither can be changed.
+    assert!(
+        tessera_core::sync::signed_time::verify_time(&keys, &[0x43; 32], t.server_time_ms, &proof)
+            .is_err()
+    );
+    assert!(
+        tessera_core::sync::signed_time::verify_time(&keys, &nonce, t.server_time_ms + 1, &proof)
+            .is_err()
+    );
+    for bad in ["zz", "00", &"0".repeat(66)] {
+        let r = h.get(&format!("/v1/time?nonce={bad}"), None).await;
+        assert_eq!(r.error(400), "bad_request", "nonce {bad}");
+    }
 }
 
 #[tokio::test]
@@ -33,6 +61,7 @@ async fn signed_request_failures_have_their_codes() {
     let d = Device::new();
     let body = serde_json::to_vec(&SyncRequest {
         ephemeral_public_key: hex::encode([9u8; 32]),
+        time_nonce: hex::encode([1u8; 32]),
     })
     .unwrap();
 

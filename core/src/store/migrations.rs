@@ -29,13 +29,20 @@ const MIGRATIONS: &[&str] = &[
         sealed BLOB NOT NULL
      ) STRICT;
      CREATE TABLE verifications (kind TEXT PRIMARY KEY, verified_at_ms INTEGER NOT NULL) STRICT;",
+    // 2: a tag on every row (`row_mac.rs`); rows from schema 1 have none until adopted
+    // or rewritten by a sync.
+    "ALTER TABLE meta ADD COLUMN mac BLOB;
+     ALTER TABLE events ADD COLUMN mac BLOB;
+     ALTER TABLE tickets ADD COLUMN mac BLOB;
+     ALTER TABLE release_secrets ADD COLUMN mac BLOB;
+     ALTER TABLE verifications ADD COLUMN mac BLOB;",
 ];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Brings the database to [`SCHEMA_VERSION`].
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Brings the database to [`SCHEMA_VERSION`]; returns the version it found (0 for a new file).
+pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
     let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::NewerSchema {
@@ -49,5 +56,5 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.pragma_update(None, "user_version", i as u32 + 1)?;
         tx.commit()?;
     }
-    Ok(())
+    Ok(current)
 }

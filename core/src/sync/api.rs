@@ -7,11 +7,24 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{EventId, TicketId};
 use crate::policy::{EventPolicy, Verification};
 
-/// `GET /v1/time`.
+/// `GET /v1/time?nonce=<64 hex>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeResponse {
     /// The issuer's clock, Unix ms.
     pub server_time_ms: i64,
+    /// The issuer's signature over the request's nonce and this time; present when the
+    /// request carried a nonce. Without it the time is only good for request timestamps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<TimeProof>,
+}
+
+/// An issuer signature over (nonce, server time, key id): `sync::signed_time`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeProof {
+    /// Which issuer key signed.
+    pub key_id: u32,
+    /// Ed25519 signature (128 hex).
+    pub signature: String,
 }
 
 /// An error body: a stable machine code and a human message.
@@ -83,6 +96,8 @@ pub struct VerificationStatus {
 pub struct SyncRequest {
     /// The wallet's fresh X25519 public key for this sync (hex).
     pub ephemeral_public_key: String,
+    /// A fresh nonce (64 hex) the issuer signs together with its clock.
+    pub time_nonce: String,
 }
 
 /// An issuer signing key, for verifying S1 credentials.
@@ -135,6 +150,8 @@ pub struct SyncRelease {
 pub struct SyncResponse {
     /// The issuer's clock, Unix ms (anchors trusted time).
     pub server_time_ms: i64,
+    /// The issuer's signature over the request's `time_nonce` and `server_time_ms`.
+    pub time_proof: TimeProof,
     /// The issuer's ephemeral X25519 public key for this sync (hex).
     pub server_ephemeral_public_key: String,
     /// Issuer signing keys.

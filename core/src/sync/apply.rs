@@ -16,7 +16,8 @@ use crate::code::SignedCredential;
 use crate::code::s1::MAX_SEAT_LEN;
 use crate::ids::{EventId, TicketId};
 use crate::policy::{CodeFormat, EventPolicy, Verification};
-use crate::sync::api::{IssuerKey, SyncResponse, SyncTicket};
+use crate::sync::api::{IssuerKey, SyncResponse, SyncTicket, TimeProof};
+use crate::sync::signed_time::verify_time;
 use crate::sync::error::SyncError;
 use crate::sync::transport::{TransportContext, TransportKey};
 use crate::ticket::{Ticket, TicketSecrets};
@@ -38,10 +39,7 @@ pub const MAX_SECRET_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 256;
 /// Longest S1 credential accepted, bytes (its layout tops out well below).
 const MAX_CREDENTIAL_LEN: usize = 512;
-/// How far the issuer's clock may be behind the time this wallet has already proven.
-pub const SERVER_TIME_SLACK_MS: i64 = 300_000;
-/// The issuer's clock is absurd beyond 2200-01-01T00:00:00Z.
-pub const LATEST_SERVER_TIME_MS: i64 = 7_258_118_400_000;
+pub use crate::sync::signed_time::LATEST_SERVER_TIME_MS;
 /// Where the issuer keys first seen are pinned (trust on first use).
 const META_ISSUER_KEYS: &str = "sync_issuer_keys";
 
@@ -74,6 +72,8 @@ pub(crate) struct ValidRelease {
 /// A sync answer that passed every check, secrets opened, ready to be sealed and written.
 pub(crate) struct ValidatedSync {
     pub(crate) server_time_ms: i64,
+    /// The nonce the issuer signed `server_time_ms` with (still pending in the session).
+    pub(crate) time_nonce: [u8; 32],
     pub(crate) events: Vec<EventPolicy>,
     pub(crate) tickets: Vec<(Ticket, TicketSecrets)>,
     pub(crate) releases: Vec<ValidRelease>,
@@ -83,17 +83,19 @@ pub(crate) struct ValidatedSync {
     pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
 }
 
-/// Checks an issuer time against what the wallet has proven: not more than
-/// [`SERVER_TIME_SLACK_MS`] before it (the wallet's proven time only ever came from the
-/// issuer, so a clock far behind is a replayed or broken answer), not past the year 2200.
-pub fn check_server_time(server_time_ms: i64, proven_ms: i64) -> Result<(), SyncError> {
-    if server_time_ms <= 0
-        || server_time_ms > LATEST_SERVER_TIME_MS
-        || server_time_ms < proven_ms.saturating_sub(SERVER_TIME_SLACK_MS)
-    {
-        return Err(SyncError::BadServerTime { server_time_ms });
-    }
-    Ok(())
+/// The `meta` row pinning `keys`, sorted by id.
+fn pin_row(keys: &HashMap<u32, [u8; 32]>) -> Result<(&'static str, Vec<u8>), SyncError> {
+    let mut normal: Vec<IssuerKey> = keys
+        .iter()
+        .map(|(id, pk)| IssuerKey {
+            key_id: *id,
+            public_key: hex::encode(pk),
+        })
+        .collect();
+    normal.sort_by_key(|k| k.key_id);
+    let json = serde_json::to_vec(&normal)
+        .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?;
+    Ok((META_ISSUER_KEYS, json))
 }
 
 fn malformed(what: impl Into<String>) -> SyncError {
@@ -113,6 +115,13 @@ fn key32(text: &str, what: &str) -> Result<[u8; 32], SyncError> {
     hex::decode_to_slice(text, &mut k)
         .map_err(|_| malformed(format!("{what}: not 32 hex bytes")))?;
     Ok(k)
+}
+
+/// Whether hex text is a 32-byte key of small order or non-canonical (bad hex is not:
+/// `key32` reports it where the key is used).
+fn unusable_key(text: &str) -> bool {
+    let mut k = [0u8; 32];
+    hex::decode_to_slice(text, &mut k).is_ok() && crate::ed25519::check_public_key(&k).is_err()
 }
 
 /// Opens one transported secret, checking its size once open.
@@ -140,14 +149,16 @@ impl Wallet {
     /// marked bound elsewhere), and the trusted-time anchor. On any error the wallet is
     /// exactly as before.
     ///
-    /// `key` is the transport key agreed for this sync ([`crate::sync::client::SyncOutcome`]).
-    /// Apps with their own transport may call this directly.
+    /// `key` is the transport key agreed for this sync and `time_nonce` the nonce its
+    /// request carried ([`crate::sync::client::SyncOutcome`]; from
+    /// [`Wallet::new_time_nonce`]). Apps with their own transport may call this directly.
     pub fn apply_sync(
         &self,
         response: &SyncResponse,
         key: &TransportKey,
+        time_nonce: &[u8; 32],
     ) -> Result<SyncReport, SyncError> {
-        let v = self.validate_sync(response, key)?;
+        let v = self.validate_sync(response, key, time_nonce)?;
         let report = SyncReport {
             server_time_ms: v.server_time_ms,
             events: v.events.len(),
@@ -169,19 +180,79 @@ impl Wallet {
             .map_err(crate::WalletError::from)?
         {
             None => Ok(Vec::new()),
-            Some(json) => serde_json::from_slice(&json).map_err(|_| {
-                SyncError::Wallet(crate::WalletError::Tampered {
-                    what: format!("meta {META_ISSUER_KEYS}"),
-                })
-            }),
+            Some(json) => {
+                let keys: Vec<IssuerKey> = serde_json::from_slice(&json).map_err(|_| {
+                    SyncError::Wallet(crate::WalletError::Tampered {
+                        what: format!("meta {META_ISSUER_KEYS}"),
+                    })
+                })?;
+                // A small-order key pinned before keys were checked vouches for nothing
+                // (anybody signs under it): ignored, so the next genuine answer is pinned.
+                Ok(keys
+                    .into_iter()
+                    .filter(|k| !unusable_key(&k.public_key))
+                    .collect())
+            }
         }
     }
 
-    /// Anchors trusted time to an issuer time that passed [`check_server_time`] (used
-    /// with `GET /v1/time` and enrollment answers).
-    pub fn anchor_checked(&self, server_time_ms: i64) -> Result<(), SyncError> {
-        check_server_time(server_time_ms, self.trusted_time().proven_ms)?;
-        self.anchor_time(server_time_ms)?;
+    /// Pins issuer keys the app ships with (before the first sync): then no answer from
+    /// any server is trusted for time or credentials unless these keys are in it, and
+    /// only they sign time. Without it the keys of the first sync are pinned (trust on
+    /// first use). Refused once keys are pinned, unless they are the same.
+    pub fn pin_issuer_keys(&self, keys: &[IssuerKey]) -> Result<(), SyncError> {
+        let mut by_id = HashMap::with_capacity(keys.len());
+        for k in keys {
+            let pk = key32(&k.public_key, &format!("issuer key {}", k.key_id))?;
+            crate::ed25519::check_public_key(&pk).map_err(|_| SyncError::BadSignature)?;
+            by_id.insert(k.key_id, pk);
+        }
+        if by_id.is_empty() || by_id.len() != keys.len() {
+            return Err(SyncError::Wallet(crate::WalletError::Invalid(
+                "issuer keys: none, or an id twice".into(),
+            )));
+        }
+        let pinned = self.pinned_key_map()?;
+        if !pinned.is_empty() {
+            return if pinned == by_id {
+                Ok(())
+            } else {
+                Err(SyncError::Wallet(crate::WalletError::Invalid(
+                    "other issuer keys are pinned already".into(),
+                )))
+            };
+        }
+        let row = pin_row(&by_id)?;
+        self.store()
+            .set_meta(&[(row.0, &row.1)])
+            .map_err(crate::WalletError::from)?;
+        Ok(())
+    }
+
+    /// The pinned issuer keys by id (empty before the first sync).
+    fn pinned_key_map(&self) -> Result<HashMap<u32, [u8; 32]>, SyncError> {
+        let mut m = HashMap::new();
+        for p in self.pinned_issuer_keys()? {
+            m.insert(p.key_id, key32(&p.public_key, "pinned issuer key")?);
+        }
+        Ok(m)
+    }
+
+    /// Anchors trusted time to a signed issuer time (`GET /v1/time?nonce=…`): accepted
+    /// only for a nonce from [`Wallet::new_time_nonce`] and a signature by a pinned issuer
+    /// key. On any failure nothing changes ([`SyncError::UnsignedTime`]).
+    pub fn accept_signed_time(
+        &self,
+        nonce: &[u8; 32],
+        server_time_ms: i64,
+        proof: &TimeProof,
+    ) -> Result<(), SyncError> {
+        if !self.is_pending_time_nonce(nonce) {
+            return Err(SyncError::UnsignedTime);
+        }
+        let pinned = self.pinned_key_map()?;
+        verify_time(&pinned, nonce, server_time_ms, proof)?;
+        self.anchor_signed_time(server_time_ms, nonce)?;
         Ok(())
     }
 
@@ -189,8 +260,11 @@ impl Wallet {
         &self,
         r: &SyncResponse,
         key: &TransportKey,
+        time_nonce: &[u8; 32],
     ) -> Result<ValidatedSync, SyncError> {
-        check_server_time(r.server_time_ms, self.trusted_time().proven_ms)?;
+        if !self.is_pending_time_nonce(time_nonce) {
+            return Err(SyncError::UnsignedTime);
+        }
         if r.tickets.len() > MAX_SYNC_TICKETS
             || r.moved.len() > MAX_SYNC_TICKETS
             || r.events.len() > MAX_SYNC_EVENTS
@@ -286,8 +360,20 @@ impl Wallet {
         verified.sort();
         verified.dedup();
 
+        // Time is trusted from pinned keys only: an answer may add keys, but a key it
+        // added itself proves nothing about the clock. Before any pin, the keys this
+        // answer pins (trust on first use).
+        let pinned = self.pinned_key_map()?;
+        let time_keys = if pinned.is_empty() {
+            &issuer_keys
+        } else {
+            &pinned
+        };
+        verify_time(time_keys, time_nonce, r.server_time_ms, &r.time_proof)?;
+
         Ok(ValidatedSync {
             server_time_ms: r.server_time_ms,
+            time_nonce: *time_nonce,
             events: r.events.clone(),
             tickets,
             releases,
@@ -308,6 +394,8 @@ impl Wallet {
         let mut by_id = HashMap::with_capacity(keys.len());
         for k in keys {
             let pk = key32(&k.public_key, &format!("issuer key {}", k.key_id))?;
+            // Small order or non-canonical: anybody can "sign" under it (crate::ed25519).
+            crate::ed25519::check_public_key(&pk).map_err(|_| SyncError::BadSignature)?;
             if by_id.insert(k.key_id, pk).is_some() {
                 return Err(malformed(format!("issuer key {} twice", k.key_id)));
             }
@@ -317,17 +405,8 @@ impl Wallet {
             if keys.is_empty() {
                 return Ok((by_id, Vec::new()));
             }
-            let mut normal: Vec<IssuerKey> = by_id
-                .iter()
-                .map(|(id, pk)| IssuerKey {
-                    key_id: *id,
-                    public_key: hex::encode(pk),
-                })
-                .collect();
-            normal.sort_by_key(|k| k.key_id);
-            let json = serde_json::to_vec(&normal)
-                .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?;
-            return Ok((by_id, vec![(META_ISSUER_KEYS, json)]));
+            let row = pin_row(&by_id)?;
+            return Ok((by_id, vec![row]));
         }
         for p in &pinned {
             let pk = key32(&p.public_key, "pinned issuer key")?;
@@ -361,6 +440,8 @@ impl Wallet {
                 "ticket {id}: seat or holder name too long"
             )));
         }
+        crate::text::check_ticket_text(&st.seat, st.holder_name.as_deref())
+            .map_err(|e| malformed(format!("ticket {id}: {e}")))?;
         let credential = match &st.credential {
             None if policy.format == CodeFormat::S1 => {
                 return Err(malformed(format!(

@@ -185,6 +185,8 @@ pub struct SyncOutcome {
     pub response: SyncResponse,
     /// The transport key agreed for this sync.
     pub key: TransportKey,
+    /// The nonce the request asked the issuer to sign its clock with.
+    pub time_nonce: [u8; 32],
 }
 
 impl std::fmt::Debug for SyncOutcome {
@@ -232,16 +234,17 @@ impl IssuerClient {
         &self.options
     }
 
-    /// `GET /v1/time`: the issuer's clock, Unix ms. Retried.
-    pub async fn server_time(&self) -> Result<i64, SyncError> {
+    /// `GET /v1/time?nonce=…`: the issuer's clock, Unix ms, signed over `nonce` (see
+    /// `sync::signed_time`; check it with [`Wallet::accept_signed_time`]). Retried.
+    pub async fn server_time(&self, nonce: &[u8; 32]) -> Result<TimeResponse, SyncError> {
+        let path = format!("/v1/time?nonce={}", hex::encode(nonce));
         let call = Call {
             method: Method::GET,
-            path: "/v1/time",
+            path: &path,
             body: None,
             signer: None,
         };
-        let r: TimeResponse = self.retrying(|| self.json(&call)).await?;
-        Ok(r.server_time_ms)
+        self.retrying(|| self.json(&call)).await
     }
 
     /// `POST /v1/devices`: enrolls this wallet's device key.
@@ -314,8 +317,10 @@ impl IssuerClient {
     async fn sync_once(&self, wallet: &Wallet) -> Result<SyncOutcome, SyncError> {
         let eph = Ephemeral::generate().map_err(|e| SyncError::ClientSetup(e.to_string()))?;
         let wallet_pub = eph.public_key();
+        let time_nonce = wallet.new_time_nonce()?;
         let body = to_json(&SyncRequest {
             ephemeral_public_key: hex::encode(wallet_pub),
+            time_nonce: hex::encode(time_nonce),
         })?;
         let call = Call {
             method: Method::POST,
@@ -330,7 +335,11 @@ impl IssuerClient {
         let key = eph
             .agree(&server_pub, &server_pub, &wallet_pub)
             .map_err(|_| SyncError::MalformedResponse("server_ephemeral_public_key".into()))?;
-        Ok(SyncOutcome { response, key })
+        Ok(SyncOutcome {
+            response,
+            key,
+            time_nonce,
+        })
     }
 
     /// `POST /v1/attendee/tickets/{id}/transfer`: hands the ticket to `to_email`.
@@ -443,9 +452,14 @@ impl IssuerClient {
     /// reads the answer within the size limit.
     async fn send(&self, call: &Call<'_>) -> Result<Vec<u8>, SyncError> {
         let mut url = self.base.clone();
+        let (path, query) = match call.path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (call.path, None),
+        };
         // The base path of `https://host` reads "/": join without doubling the slash.
-        let path = format!("{}{}", self.base.path().trim_end_matches('/'), call.path);
+        let path = format!("{}{}", self.base.path().trim_end_matches('/'), path);
         url.set_path(&path);
+        url.set_query(query);
         let body = call.body.clone().unwrap_or_default();
         let mut req = self.http.request(call.method.clone(), url.clone());
         if call.body.is_some() {
@@ -493,8 +507,7 @@ impl IssuerClient {
             .fill(&mut nonce)
             .map_err(|_| SyncError::ClientSetup("system random generator failed".into()))?;
         let nonce = hex::encode(nonce);
-        // Trusted time falls back to the wall clock when the wallet never anchored.
-        let timestamp = wallet.trusted_time().now_ms;
+        let timestamp = wallet.request_timestamp_ms();
         let msg = signing_message(method, path_and_query, timestamp, &nonce, body);
         let sig = wallet.sign_with_device_key(&msg)?;
         Ok([

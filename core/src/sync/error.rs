@@ -53,6 +53,10 @@ pub enum SyncError {
     /// from the ones this wallet first saw (trust on first use); nothing was applied.
     #[error("issuer signature or key does not verify")]
     BadSignature,
+    /// The issuer's time was not signed by a pinned issuer key over this request's nonce
+    /// (a replayed, forged or proxied answer). Nothing was changed.
+    #[error("issuer time is not signed for this request by a pinned issuer key")]
+    UnsignedTime,
     /// A sealed secret in the answer does not open with this sync's key: it was sealed to
     /// another key or place, or altered; nothing was applied.
     #[error("a sealed secret does not open with this sync's key ({what})")]

@@ -7,8 +7,13 @@ pub mod client;
 pub mod error;
 pub mod request;
 pub mod session;
+pub mod signed_time;
+#[cfg(test)]
+mod small_order_tests;
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;
 pub mod transport;

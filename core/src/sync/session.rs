@@ -51,12 +51,13 @@ impl WalletSync {
     }
 
     /// Enrolls this device with the issuer (idempotent on the issuer's side; required once
-    /// before any other attendee call) and anchors trusted time to the issuer's clock.
+    /// before any other attendee call). The answer's clock is unsigned: it only corrects
+    /// request timestamps; trusted time comes from the first sync.
     pub async fn enroll(&self, platform: &str) -> Result<EnrollResponse, SyncError> {
         let r = self
             .signed(|| self.client.enroll(&self.wallet, platform))
             .await?;
-        self.wallet.anchor_checked(r.server_time_ms)?;
+        self.wallet.note_request_clock(r.server_time_ms);
         Ok(r)
     }
 
@@ -99,7 +100,9 @@ impl WalletSync {
         let outcome = self.signed(|| self.client.sync(&self.wallet)).await?;
         let wallet = Arc::clone(&self.wallet);
         // Sealing a thousand seeds and one SQLite transaction: off the async threads.
-        tokio::task::spawn_blocking(move || wallet.apply_sync(&outcome.response, &outcome.key))
+        tokio::task::spawn_blocking(move || {
+            wallet.apply_sync(&outcome.response, &outcome.key, &outcome.time_nonce)
+        })
             .await
             .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?
     }
@@ -166,10 +169,25 @@ impl WalletSync {
         Ok(())
     }
 
-    /// Fetches the issuer's clock and anchors trusted time to it.
+    /// Fetches the issuer's clock, signed over a fresh nonce, and anchors trusted time to
+    /// it (after a reboot, this is what lets tickets show codes again offline). Before the
+    /// wallet has pinned issuer keys (its first sync, or [`Wallet::pin_issuer_keys`]) the
+    /// time only corrects request timestamps. A time that fails any check changes nothing
+    /// ([`SyncError::UnsignedTime`]).
     pub async fn refresh_time(&self) -> Result<i64, SyncError> {
-        let t = self.client.server_time().await?;
-        self.wallet.anchor_checked(t)?;
+        let nonce = self.wallet.new_time_nonce()?;
+        let r = self.client.server_time(&nonce).await?;
+        self.wallet.note_request_clock(r.server_time_ms);
+        if self.wallet.pinned_issuer_keys()?.is_empty() {
+            return Ok(r.server_time_ms);
+        }
+        let proof = r.proof.as_ref().ok_or(SyncError::UnsignedTime)?;
+        let wallet = Arc::clone(&self.wallet);
+        let t = r.server_time_ms;
+        let proof = proof.clone();
+        tokio::task::spawn_blocking(move || wallet.accept_signed_time(&nonce, t, &proof))
+            .await
+            .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))??;
         Ok(t)
     }
 

@@ -24,6 +24,7 @@ use crate::ids::{EventId, TicketId};
 use crate::keyvault::{KeyVault, MemoryKeyVault, VaultError};
 use crate::policy::{CodeFormat, EventPolicy, Verification};
 use crate::sync::api::{IssuerKey, SyncRelease, SyncResponse, SyncTicket};
+use crate::sync::signed_time::sign_time;
 use crate::sync::transport::{Ephemeral, TransportContext, TransportKey};
 use crate::ticket::Ticket;
 use crate::wallet::{Wallet, WalletConfig};
@@ -121,6 +122,8 @@ pub struct FakeIssuer {
     pub listed: Vec<u32>,
     /// Which key signs credentials.
     pub sign_with: u32,
+    /// Which key signs the time.
+    pub time_key: u32,
     pub server_time_ms: i64,
     pub events: Vec<EventPolicy>,
     pub tickets: Vec<FakeTicket>,
@@ -150,6 +153,7 @@ impl FakeIssuer {
             keys: vec![(1, issuer_key(42))],
             listed: vec![1],
             sign_with: 1,
+            time_key: 1,
             server_time_ms: NOW_MS,
             events: vec![t1, s1],
             tickets,
@@ -165,7 +169,7 @@ impl FakeIssuer {
     }
 
     /// The answer to a sync whose request carried `wallet_pub`.
-    pub fn respond(&self, wallet_pub: &[u8; 32]) -> SyncResponse {
+    pub fn respond(&self, wallet_pub: &[u8; 32], time_nonce: &[u8; 32]) -> SyncResponse {
         let eph = Ephemeral::generate().unwrap();
         let server_pub = eph.public_key();
         let key = eph.agree(wallet_pub, &server_pub, wallet_pub).unwrap();
@@ -177,11 +181,16 @@ impl FakeIssuer {
         } else {
             key
         };
-        self.respond_sealed(server_pub, &seal_key)
+        self.respond_sealed(server_pub, &seal_key, time_nonce)
     }
 
     /// The answer with secrets sealed under `key`, announcing `server_pub`.
-    pub fn respond_sealed(&self, server_pub: [u8; 32], key: &TransportKey) -> SyncResponse {
+    pub fn respond_sealed(
+        &self,
+        server_pub: [u8; 32],
+        key: &TransportKey,
+        time_nonce: &[u8; 32],
+    ) -> SyncResponse {
         let seal = |column: &str, row: &[u8], version: u32, secret: &[u8]| {
             hex::encode(
                 key.seal(
@@ -229,6 +238,12 @@ impl FakeIssuer {
             .collect();
         SyncResponse {
             server_time_ms: self.server_time_ms,
+            time_proof: sign_time(
+                self.key(self.time_key),
+                self.time_key,
+                time_nonce,
+                self.server_time_ms,
+            ),
             server_ephemeral_public_key: hex::encode(server_pub),
             issuer_keys: self
                 .listed
@@ -254,15 +269,28 @@ impl FakeIssuer {
         }
     }
 
-    /// A whole in-process exchange: the answer and the wallet's side of the key.
-    pub fn exchange(&self) -> (SyncResponse, TransportKey) {
+    /// The answer to `GET /v1/time[?nonce=…]` at `now`, signed like the real issuer's.
+    pub fn time_answer(&self, path_and_query: &str, now: i64) -> crate::sync::api::TimeResponse {
+        let nonce = path_and_query
+            .split_once("?nonce=")
+            .and_then(|(_, n)| crate::sync::signed_time::parse_nonce(n));
+        crate::sync::api::TimeResponse {
+            server_time_ms: now,
+            proof: nonce.map(|n| sign_time(self.key(self.time_key), self.time_key, &n, now)),
+        }
+    }
+
+    /// A whole in-process exchange with `w`: the answer, the wallet's side of the key and
+    /// the time nonce the wallet handed out for it.
+    pub fn exchange(&self, w: &Wallet) -> (SyncResponse, TransportKey, [u8; 32]) {
         let eph = Ephemeral::generate().unwrap();
         let wallet_pub = eph.public_key();
-        let r = self.respond(&wallet_pub);
+        let nonce = w.new_time_nonce().unwrap();
+        let r = self.respond(&wallet_pub, &nonce);
         let mut server_pub = [0u8; 32];
         hex::decode_to_slice(&r.server_ephemeral_public_key, &mut server_pub).unwrap();
         let key = eph.agree(&server_pub, &server_pub, &wallet_pub).unwrap();
-        (r, key)
+        (r, key, nonce)
     }
 }
 

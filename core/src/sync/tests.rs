@@ -14,7 +14,7 @@ use crate::sync::api::{
     EnrollResponse, ProfileUpdate, SyncRequest, SyncResponse, TimeResponse, TransferResponse,
 };
 use crate::sync::apply::{
-    LATEST_SERVER_TIME_MS, MOVED_DEVICE_KEY, SERVER_TIME_SLACK_MS, check_server_time,
+    LATEST_SERVER_TIME_MS, MOVED_DEVICE_KEY,
 };
 use crate::sync::client::{ClientOptions, IssuerClient};
 use crate::sync::error::SyncError;
@@ -57,8 +57,8 @@ fn sync_in_process(
     w: &Wallet,
     issuer: &FakeIssuer,
 ) -> Result<crate::sync::apply::SyncReport, SyncError> {
-    let (r, key) = issuer.exchange();
-    w.apply_sync(&r, &key)
+    let (r, key, nonce) = issuer.exchange(&w);
+    w.apply_sync(&r, &key, &nonce)
 }
 
 #[test]
@@ -101,16 +101,6 @@ fn a_valid_sync_installs_everything_and_anchors_time() {
     );
 }
 
-#[test]
-fn server_time_bounds() {
-    assert!(check_server_time(NOW_MS, NOW_MS).is_ok());
-    assert!(check_server_time(NOW_MS - SERVER_TIME_SLACK_MS, NOW_MS).is_ok());
-    assert!(check_server_time(NOW_MS - SERVER_TIME_SLACK_MS - 1, NOW_MS).is_err());
-    assert!(check_server_time(LATEST_SERVER_TIME_MS, 0).is_ok());
-    assert!(check_server_time(LATEST_SERVER_TIME_MS + 1, 0).is_err());
-    assert!(check_server_time(0, 0).is_err());
-    assert!(check_server_time(-5, 0).is_err());
-}
 
 /// A broken or hostile variation of a good answer, and what it must be refused with.
 struct Case {
@@ -138,10 +128,26 @@ fn cases() -> Vec<Case> {
             expect: |e| matches!(e, SyncError::BadServerTime { .. }),
         },
         Case {
-            name: "ten minutes before proven time",
-            issuer: |i| i.server_time_ms = NOW_MS - 600_000,
+            name: "a day added to the signed time",
+            issuer: keep_issuer,
+            response: |r| r.server_time_ms += 86_400_000,
+            expect: |e| *e == SyncError::UnsignedTime,
+        },
+        Case {
+            name: "time signed by a key the answer adds but the wallet never pinned",
+            issuer: |i| {
+                i.keys.push((8, issuer_key(8)));
+                i.listed.push(8);
+                i.time_key = 8;
+            },
             response: keep_response,
-            expect: |e| matches!(e, SyncError::BadServerTime { .. }),
+            expect: |e| *e == SyncError::UnsignedTime,
+        },
+        Case {
+            name: "time proof of another key id",
+            issuer: keep_issuer,
+            response: |r| r.time_proof.key_id = 2,
+            expect: |e| *e == SyncError::UnsignedTime,
         },
         Case {
             name: "credential signed by an unlisted key",
@@ -316,9 +322,9 @@ fn broken_and_hostile_answers_are_refused_and_change_nothing() {
         issuer.verified = vec![];
         issuer.moved = vec![ticket_id(77)];
         (case.issuer)(&mut issuer);
-        let (mut r, key) = issuer.exchange();
+        let (mut r, key, nonce) = issuer.exchange(&w);
         (case.response)(&mut r);
-        let err = w.apply_sync(&r, &key).unwrap_err();
+        let err = w.apply_sync(&r, &key, &nonce).unwrap_err();
         assert!((case.expect)(&err), "{}: {err:?}", case.name);
         assert_eq!(snapshot(&w), before, "{}: store changed", case.name);
     }
@@ -330,9 +336,9 @@ fn a_fresh_wallet_refuses_a_credential_that_does_not_verify() {
     let w = fx.wallet();
     let before = snapshot(&w);
     let issuer = FakeIssuer::new(w.device_public_key(), 1);
-    let (mut r, key) = issuer.exchange();
+    let (mut r, key, nonce) = issuer.exchange(&w);
     r.issuer_keys[0].public_key = hex::encode(crate::code::s1::public_key(&issuer_key(8)));
-    assert_eq!(w.apply_sync(&r, &key), Err(SyncError::BadSignature));
+    assert_eq!(w.apply_sync(&r, &key, &nonce), Err(SyncError::BadSignature));
     assert_eq!(snapshot(&w), before);
     assert!(w.pinned_issuer_keys().unwrap().is_empty());
 }
@@ -528,13 +534,8 @@ fn issuer_handler(
     let failures = Arc::new(Mutex::new(0usize));
     move |req| {
         let now = clock.now_unix_ms();
-        if req.method == "GET" && req.path == "/v1/time" {
-            return Reply::json(
-                200,
-                &TimeResponse {
-                    server_time_ms: now,
-                },
-            );
+        if req.method == "GET" && req.path.starts_with("/v1/time") {
+            return Reply::json(200, &issuer.lock().unwrap().time_answer(&req.path, now));
         }
         let Ok(v) = request::verify(&signed_headers(req), &req.method, &req.path, &req.body, now)
         else {
@@ -569,9 +570,10 @@ fn issuer_handler(
                 }
                 let mut wallet_pub = [0u8; 32];
                 hex::decode_to_slice(&body.ephemeral_public_key, &mut wallet_pub).unwrap();
+                let nonce = crate::sync::signed_time::parse_nonce(&body.time_nonce).unwrap();
                 let mut i = issuer.lock().unwrap();
                 i.server_time_ms = now;
-                Reply::json(200, &i.respond(&wallet_pub))
+                Reply::json(200, &i.respond(&wallet_pub, &nonce))
             }
             p if p.ends_with("/transfer") => Reply::json(
                 200,
@@ -666,7 +668,7 @@ async fn persistent_server_errors_are_retried_a_bounded_number_of_times() {
     };
     let c = IssuerClient::new(&server.url(), slow).unwrap();
     let before_hits = server.hits();
-    assert!(c.server_time().await.is_err());
+    assert!(c.server_time(&[0; 32]).await.is_err());
     let n = server.hits() - before_hits;
     assert!((2..=6).contains(&n), "{n} attempts");
 }
@@ -713,7 +715,7 @@ async fn oversized_answers_are_refused_while_streaming() {
     let tiny = TestServer::start(|_| Reply::Chunked(1001)).await;
     let c = IssuerClient::new(&tiny.url(), small).unwrap();
     assert_eq!(
-        c.server_time().await.unwrap_err(),
+        c.server_time(&[0; 32]).await.unwrap_err(),
         SyncError::ResponseTooLarge { limit: 1000 }
     );
     assert_eq!(tiny.hits(), 1, "a refused answer is not retried");
@@ -730,7 +732,9 @@ async fn truncated_or_wrong_json_is_malformed_and_changes_nothing() {
         let body: SyncRequest = serde_json::from_slice(&req.body).unwrap();
         let mut wallet_pub = [0u8; 32];
         hex::decode_to_slice(&body.ephemeral_public_key, &mut wallet_pub).unwrap();
-        let full = serde_json::to_vec(&FakeIssuer::new(device, 2).respond(&wallet_pub)).unwrap();
+        let nonce = crate::sync::signed_time::parse_nonce(&body.time_nonce).unwrap();
+        let full =
+            serde_json::to_vec(&FakeIssuer::new(device, 2).respond(&wallet_pub, &nonce)).unwrap();
         Reply::Json(200, full[..full.len() / 2].to_vec())
     })
     .await;
@@ -748,7 +752,7 @@ async fn truncated_or_wrong_json_is_malformed_and_changes_nothing() {
         Err(SyncError::MalformedResponse(_))
     ));
     let bad_key = TestServer::start(|_| {
-        let mut r = FakeIssuer::new([0; 32], 0).respond(&[1; 32]);
+        let mut r = FakeIssuer::new([0; 32], 0).respond(&[1; 32], &[0; 32]);
         r.server_ephemeral_public_key = "abcd".into();
         Reply::json(200, &r)
     })
@@ -785,7 +789,8 @@ async fn hostile_answers_over_http_are_refused_and_change_nothing() {
             }
             _ => i.server_time_ms = LATEST_SERVER_TIME_MS * 2,
         }
-        Reply::json(200, &i.respond(&wallet_pub))
+        let nonce = crate::sync::signed_time::parse_nonce(&body.time_nonce).unwrap();
+        Reply::json(200, &i.respond(&wallet_pub, &nonce))
     })
     .await;
     let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
@@ -903,7 +908,7 @@ async fn timeouts_and_refused_connections_are_typed() {
 }
 
 #[tokio::test]
-async fn a_stale_timestamp_anchors_time_and_tries_once_more() {
+async fn a_stale_timestamp_corrects_the_request_clock_and_tries_once_more() {
     let fx = Fx::new();
     let w = fx.wallet();
     let clock = fx.clock.clone();
@@ -914,11 +919,12 @@ async fn a_stale_timestamp_anchors_time_and_tries_once_more() {
     let server = TestServer::start(move |req| {
         c.lock().unwrap().push(req.path.clone());
         let now = clock.now_unix_ms() + 86_400_000;
-        if req.path == "/v1/time" {
+        if req.path.starts_with("/v1/time") {
             return Reply::json(
                 200,
                 &TimeResponse {
                     server_time_ms: now,
+                    proof: None,
                 },
             );
         }
@@ -936,11 +942,14 @@ async fn a_stale_timestamp_anchors_time_and_tries_once_more() {
     .await;
     let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
     ws.enroll("test").await.unwrap();
-    assert_eq!(
-        calls.lock().unwrap().as_slice(),
-        ["/v1/devices", "/v1/time", "/v1/devices"]
-    );
-    assert!(w.trusted_time().anchored);
+    let calls = calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 3);
+    assert_eq!(calls[0], "/v1/devices");
+    assert!(calls[1].starts_with("/v1/time?nonce="), "{}", calls[1]);
+    assert_eq!(calls[2], "/v1/devices");
+    // An unsigned clock corrects request timestamps only: it proves no time.
+    assert!(!w.trusted_time().anchored);
+    assert!((w.request_timestamp_ms() - (fx.clock.now_unix_ms() + 86_400_000)).abs() < 1_000);
 }
 
 #[tokio::test]
@@ -983,6 +992,7 @@ async fn wipe_through_the_session() {
 async fn https_with_a_root_handed_in_by_the_app() {
     let body = serde_json::to_vec(&TimeResponse {
         server_time_ms: NOW_MS,
+        proof: None,
     })
     .unwrap();
     let addr = start_tls_server(body);
@@ -992,7 +1002,7 @@ async fn https_with_a_root_handed_in_by_the_app() {
         ..fast()
     };
     let c = IssuerClient::new(&url, trusting).unwrap();
-    assert_eq!(c.server_time().await.unwrap(), NOW_MS);
+    assert_eq!(c.server_time(&[0; 32]).await.unwrap().server_time_ms, NOW_MS);
     // Without the app's root, the webpki roots alone do not trust a private CA.
     let c = IssuerClient::new(
         &url,
@@ -1002,7 +1012,7 @@ async fn https_with_a_root_handed_in_by_the_app() {
         },
     )
     .unwrap();
-    let err = c.server_time().await.unwrap_err();
+    let err = c.server_time(&[0; 32]).await.unwrap_err();
     assert!(
         matches!(&err, SyncError::Network(t) if t.contains("certificate")),
         "{err:?}"
@@ -1028,7 +1038,7 @@ fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
     };
     let (mut refused, mut applied) = (0, 0);
     for _ in 0..300 {
-        let (r, key) = issuer.exchange();
+        let (r, key, nonce) = issuer.exchange(&w);
         let mut bytes = serde_json::to_vec(&r).unwrap();
         for _ in 0..1 + next() % 3 {
             let i = (next() % bytes.len() as u64) as usize;
@@ -1039,7 +1049,7 @@ fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
             continue;
         };
         let before = snapshot(&w);
-        match w.apply_sync(&r, &key) {
+        match w.apply_sync(&r, &key, &nonce) {
             Ok(_) => applied += 1,
             Err(_) => {
                 refused += 1;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use ring::signature::Ed25519KeyPair;
 use tessera_core::code::s1::public_key;
+use tessera_core::sync::api::IssuerKey;
+use tessera_core::sync::signed_time::sign_time;
 use tessera_core::{
     CodeFormat, EventId, EventPolicy, ManualClock, MemoryKeyVault, Ticket, TicketId, TicketSecrets,
     Wallet, WalletConfig,
@@ -49,10 +51,11 @@ impl Fixture {
         c
     }
 
-    /// Opens the wallet and anchors its time to "the server" (the manual clock's wall).
+    /// Opens the wallet and anchors its time to "the server" (the manual clock's wall),
+    /// signed by the fixture's issuer key as the real issuer signs it.
     pub fn wallet(&self) -> Wallet {
         let w = Wallet::open(self.config()).unwrap();
-        w.anchor_time(NOW_MS).unwrap();
+        anchor(&w, &self.issuer, NOW_MS);
         w
     }
 
@@ -64,6 +67,19 @@ impl Fixture {
     pub fn open_window(&self) {
         self.clock.advance((OPENS * 1000 - NOW_MS) as u64 + 1000);
     }
+}
+
+/// Pins `issuer` (key id 1) if nothing is pinned yet and anchors `w` to `server_ms`,
+/// signed over a nonce the wallet handed out: the public path every signed time takes.
+pub fn anchor(w: &Wallet, issuer: &Ed25519KeyPair, server_ms: i64) {
+    let key = IssuerKey {
+        key_id: 1,
+        public_key: hex::encode(public_key(issuer)),
+    };
+    w.pin_issuer_keys(&[key]).unwrap();
+    let nonce = w.new_time_nonce().unwrap();
+    let proof = sign_time(issuer, 1, &nonce, server_ms);
+    w.accept_signed_time(&nonce, server_ms, &proof).unwrap();
 }
 
 pub fn policy(event: u64, format: CodeFormat) -> EventPolicy {

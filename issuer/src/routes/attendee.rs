@@ -8,6 +8,7 @@ use tessera_core::sync::api::{
     PhoneRequest, ProfileUpdate, SyncRequest, SyncResponse, TransferRequest, TransferResponse,
     VerificationStatus,
 };
+use tessera_core::sync::signed_time::parse_nonce;
 use zeroize::Zeroizing;
 
 use super::send;
@@ -113,11 +114,13 @@ pub(super) async fn sync(
     s: Signed<SyncRequest>,
 ) -> JsonResult<SyncResponse> {
     let wallet = sync_mod::parse_ephemeral(&s.body.ephemeral_public_key)?;
+    let time_nonce = parse_nonce(&s.body.time_nonce)
+        .ok_or_else(|| ApiError::bad_request("time_nonce must be 64 hex digits"))?;
     let now = st.now_ms();
     let st2 = st.clone();
     let r = st
         .db
-        .call(move |c| sync_mod::sync(&st2, c, &s.device, wallet, now))
+        .call(move |c| sync_mod::sync(&st2, c, &s.device, wallet, &time_nonce, now))
         .await?;
     Ok(Json(r))
 }

@@ -350,10 +350,23 @@ impl Device {
                 "/v1/attendee/sync",
                 &SyncRequest {
                     ephemeral_public_key: hex::encode(wallet_pub),
+                    time_nonce: hex::encode([0x5a; 32]),
                 },
             )
             .await
             .ok();
+        // Every sync answer's clock is signed over the request's nonce.
+        let keys = std::collections::HashMap::from([(
+            r.issuer_keys[0].key_id,
+            <[u8; 32]>::try_from(hex::decode(&r.issuer_keys[0].public_key).unwrap()).unwrap(),
+        )]);
+        tessera_core::sync::signed_time::verify_time(
+            &keys,
+            &[0x5a; 32],
+            r.server_time_ms,
+            &r.time_proof,
+        )
+        .unwrap();
         let mut issuer_pub = [0u8; 32];
         hex::decode_to_slice(&r.server_ephemeral_public_key, &mut issuer_pub).unwrap();
         let key = eph.agree(&issuer_pub, &issuer_pub, &wallet_pub).unwrap();
