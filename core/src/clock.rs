@@ -291,6 +291,37 @@ mod tests {
     }
 
     #[test]
+    fn an_anchor_taken_late_in_the_session_adds_only_the_time_since() {
+        let c = ManualClock::new(T0);
+        c.advance(10_000); // the monotonic clock reads 10 s when the anchor is taken
+        let a = anchor_at(&c, T0 + 10_000);
+        assert_eq!(a.mono_ms, 10_000);
+        c.advance(5_000);
+        let t = trusted_time(Some(&a), 0, &c, &c);
+        assert_eq!(t.now_ms, T0 + 15_000);
+        assert_eq!(t.proven_ms, T0 + 15_000);
+        assert_eq!(t.wall_skew_ms, 0);
+        // A monotonic reading below the anchor's (a clock that went back) proves nothing.
+        let future = TimeAnchor {
+            mono_ms: 60_000,
+            ..a
+        };
+        let t = trusted_time(Some(&future), T0, &c, &c);
+        assert!(!t.anchored);
+        assert_eq!(t.proven_ms, T0);
+    }
+
+    #[test]
+    fn the_process_clock_advances_with_real_time() {
+        let c = ProcessMonotonicClock::new();
+        let before = c.elapsed_ms();
+        std::thread::sleep(std::time::Duration::from_millis(30));
+        let after = c.elapsed_ms();
+        assert!(after >= before + 25, "{before} -> {after}");
+        assert!(after < before + 10_000);
+    }
+
+    #[test]
     fn process_clock_is_monotonic_and_sessions_differ() {
         let a = ProcessMonotonicClock::new();
         let b = ProcessMonotonicClock::new();

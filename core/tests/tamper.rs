@@ -164,18 +164,24 @@ fn a_sealed_blob_moved_to_another_ticket_or_column_is_tampered() {
     .unwrap();
     fresh(&w);
     assert!(is_tampered(w.frame(&ticket_id(0))));
-    // A row whose version is bumped without resealing.
-    db.execute("UPDATE tickets SET version = 2, sealed_ticket_seed = sealed_event_seed WHERE ticket_id = ?1", params![
-        &ticket_id(0).0[..]
-    ])
-    .unwrap();
+}
+
+#[test]
+fn a_version_bumped_without_resealing_is_tampered() {
+    let fx = Fixture::new();
+    let w = setup(&fx);
+    let db = Connection::open(fx.db()).unwrap();
+    // An untouched ticket: it draws, then only its version changes.
+    fresh(&w);
+    assert!(w.frame(&ticket_id(1)).is_ok());
     db.execute(
-        "UPDATE tickets SET version = 2 WHERE ticket_id = ?1",
+        "UPDATE tickets SET version = version + 1 WHERE ticket_id = ?1",
         params![&ticket_id(1).0[..]],
     )
     .unwrap();
     fresh(&w);
     assert!(is_tampered(w.frame(&ticket_id(1))));
+    assert!(w.frame(&ticket_id(0)).is_ok(), "the other tickets are untouched");
 }
 
 #[test]

@@ -166,11 +166,20 @@ def test_a_python_clock_source_and_trusted_time(issuer, tmp_path):
     assert wallet.reveal_state(ticket_id).is_READY()
     assert wallet.frame(ticket_id).payload
 
-    # After a reboot the anchor no longer holds: nothing proves the time, so only the
-    # highest time already proven counts, and the ticket stays revealed.
+    # After a reboot the anchor no longer holds: the highest time already proven says the
+    # window is open, but nothing proves which step is now, so no code until the issuer's
+    # signed clock comes back (a wall clock set ahead could otherwise pre-draw codes).
     clock.reboot()
+    clock.set_wall(clock.wall_clock_ms() + 3600 * 1000)
     assert not wallet.time_status().anchored
-    assert wallet.reveal_state(ticket_id).is_READY()
+    assert wallet.reveal_state(ticket_id).is_NEEDS_SYNC()
+    with pytest.raises(tessera.WalletError.NeedsSync):
+        wallet.frame(ticket_id)
+    # The issuer's signed clock never saw the hour the FAKE clock skipped: a signed time
+    # replaces what was proven, even downward, so the window is locked again.
+    asyncio.run(wallet.refresh_time())
+    assert wallet.time_status().anchored and wallet.time_status().clock_manipulated
+    assert wallet.reveal_state(ticket_id).is_LOCKED()
 
 
 def test_a_clock_that_throws_falls_back_without_opening_early(issuer, tmp_path):

@@ -1019,9 +1019,54 @@ async fn https_with_a_root_handed_in_by_the_app() {
     );
 }
 
+/// The parts of a sync answer that are signed (time, credentials), sealed (seeds,
+/// release secrets, and the ids and versions their sealing binds) or pinned (issuer keys).
+fn protected_parts(r: &SyncResponse) -> serde_json::Value {
+    let v = serde_json::to_value(r).unwrap();
+    let tickets: Vec<_> = v["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            serde_json::json!([
+                t["ticket_id"],
+                t["version"],
+                t["credential"],
+                t["sealed_ticket_seed"],
+                t["sealed_event_seed"]
+            ])
+        })
+        .collect();
+    let releases: Vec<_> = v["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::json!([r["event_id"], r["version"], r["sealed"]]))
+        .collect();
+    serde_json::json!([v["server_time_ms"], v["time_proof"], v["issuer_keys"], tickets, releases])
+}
+
+/// Whether a value present in both differs. A flip in a field's *name* makes serde drop
+/// an optional field (it reads null): that is no change to a signed or sealed value.
+fn value_changed(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => false,
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() != y.len() || x.iter().zip(y).any(|(p, q)| value_changed(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() != y.len()
+                || x.iter()
+                    .any(|(k, v)| y.get(k).is_none_or(|w| value_changed(v, w)))
+        }
+        _ => a != b,
+    }
+}
+
 /// DESIGN §7 "malicious or broken server response": bytes of a valid answer flipped at
-/// random. Whatever decodes is applied; every refusal leaves the store as it was, and
-/// nothing panics.
+/// random. A flip inside any signed, sealed or pinned part is never applied; every
+/// refusal leaves the store as it was, and nothing panics.
 #[test]
 fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
     let fx = Fx::new();
@@ -1036,26 +1081,35 @@ fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
         state ^= state << 17;
         state
     };
-    let (mut refused, mut applied) = (0, 0);
-    for _ in 0..300 {
+    let (mut undecodable, mut protected_flips, mut other_flips) = (0, 0, 0);
+    for round in 0..300 {
         let (r, key, nonce) = issuer.exchange(&w);
+        let original = protected_parts(&r);
         let mut bytes = serde_json::to_vec(&r).unwrap();
         for _ in 0..1 + next() % 3 {
             let i = (next() % bytes.len() as u64) as usize;
             bytes[i] ^= 1 << (next() % 8);
         }
         let Ok(r) = crate::sync::client::decode::<SyncResponse>(&bytes) else {
-            refused += 1;
+            undecodable += 1;
             continue;
         };
         let before = snapshot(&w);
-        match w.apply_sync(&r, &key, &nonce) {
-            Ok(_) => applied += 1,
-            Err(_) => {
-                refused += 1;
-                assert_eq!(snapshot(&w), before);
-            }
+        let result = w.apply_sync(&r, &key, &nonce);
+        if value_changed(&protected_parts(&r), &original) {
+            protected_flips += 1;
+            assert!(
+                result.is_err(),
+                "round {round}: a flip in a signed or sealed part was applied"
+            );
+        } else {
+            other_flips += 1;
+        }
+        if result.is_err() {
+            assert_eq!(snapshot(&w), before, "round {round}: a refusal changed the store");
         }
     }
-    assert!(refused > 0 && refused + applied == 300);
+    // The rounds exercised all three outcomes, so the assertions above were reached.
+    assert!(undecodable > 0 && protected_flips > 20 && other_flips > 0,
+        "{undecodable} undecodable, {protected_flips} protected, {other_flips} other");
 }
