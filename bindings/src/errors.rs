@@ -30,7 +30,7 @@ pub enum WalletError {
         detail: String,
     },
     /// Sync with the issuer, then try again (strict just-in-time: the ticket is released
-    /// by a sync inside the window).
+    /// by a sync inside the window; after a reboot, `refresh_time` proves the time again).
     #[error("sync needed before this ticket can be shown")]
     NeedsSync,
     /// The event is over.

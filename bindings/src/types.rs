@@ -116,7 +116,8 @@ pub enum RevealState {
         /// What is missing, in a stable order.
         missing: Vec<Verification>,
     },
-    /// Strict just-in-time: the window is open, sync once to unlock the ticket.
+    /// The window is open, sync once to unlock the ticket (strict just-in-time release
+    /// secret, or after a reboot the time: `refresh_time` is enough then).
     NeedsSync,
     /// Codes can be shown until `until`.
     Ready {
@@ -258,7 +259,7 @@ impl Frame {
 pub struct Enrollment {
     /// The device id the issuer knows this wallet by (its public key, hex).
     pub device_id: String,
-    /// The issuer's clock at enrollment, Unix ms (the wallet anchored its time to it).
+    /// The issuer's clock at enrollment, Unix ms (unsigned: it only corrects request timestamps).
     pub server_time_ms: i64,
 }
 

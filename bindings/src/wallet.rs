@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use tessera_core::TicketId;
-use tessera_core::sync::api::ProfileUpdate;
+use tessera_core::sync::api::{IssuerKey, ProfileUpdate};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
 use tessera_core::wallet::WalletConfig;
@@ -179,6 +179,23 @@ impl Wallet {
         Ok(result?)
     }
 
+    /// Pins the issuer signing keys the app ships with (key id → Ed25519 public key, 64
+    /// hex), before the first sync. From then on only these keys sign the issuer time the
+    /// wallet trusts, and every sync answer must list them; a fake or proxied server
+    /// cannot open reveal windows early even on a wallet's first sync. Without this the
+    /// first sync's keys are pinned (trust on first use). Pinning the same keys again is
+    /// a no-op; other keys once pinned are refused (`Invalid`).
+    pub fn pin_issuer_keys(
+        &self,
+        keys: std::collections::HashMap<u32, String>,
+    ) -> Result<(), WalletError> {
+        let keys: Vec<IssuerKey> = keys
+            .into_iter()
+            .map(|(key_id, public_key)| IssuerKey { key_id, public_key })
+            .collect();
+        Ok(self.session.wallet().pin_issuer_keys(&keys)?)
+    }
+
     /// What the wallet knows of the time now (trusted time).
     pub fn time_status(&self) -> TimeStatus {
         let w = self.session.wallet();
@@ -211,8 +228,9 @@ impl Wallet {
     }
 
     /// Enrolls this device with the issuer (once, before any other issuer call;
-    /// idempotent) and anchors trusted time to the issuer's clock. `platform` is a free
-    /// label ("android", "ios", "jvm", "python").
+    /// idempotent). The answer's clock is unsigned: it only corrects request timestamps;
+    /// trusted time comes from the first sync. `platform` is a free label ("android",
+    /// "ios", "jvm", "python").
     pub async fn enroll(&self, platform: String) -> Result<Enrollment, WalletError> {
         let s = self.session.clone();
         let r = self
@@ -285,8 +303,10 @@ impl Wallet {
         Ok(r.into())
     }
 
-    /// Fetches the issuer's clock and anchors trusted time to it (after a reboot, for
-    /// example); returns it, Unix ms.
+    /// Fetches the issuer's clock, signed by a pinned issuer key over a fresh nonce, and
+    /// anchors trusted time to it (after a reboot tickets read `NeedsSync` until then);
+    /// returns it, Unix ms. Fails with `UnsignedTime` (changing nothing) when the answer
+    /// is not signed that way; before any key is pinned it only corrects request times.
     pub async fn refresh_time(&self) -> Result<i64, WalletError> {
         let s = self.session.clone();
         self.call("refresh_time", async move { Ok(s.refresh_time().await?) })

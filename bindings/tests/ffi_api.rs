@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -68,13 +69,14 @@ fn install(w: &Wallet, opens_at: i64, period_secs: u8, requires_presence: bool) 
     // Trusted time from "the issuer": this machine's clock, signed over the wallet's
     // nonce as a sync brings it.
     let issuer = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap();
-    let pk = tessera_core::code::s1::public_key(&issuer);
-    w.core()
-        .pin_issuer_keys(&[tessera_core::sync::api::IssuerKey {
-            key_id: 1,
-            public_key: hex::encode(pk),
-        }])
-        .unwrap();
+    let pk = hex::encode(tessera_core::code::s1::public_key(&issuer));
+    w.pin_issuer_keys(HashMap::from([(1, pk.clone())])).unwrap();
+    // Pinning the same keys again is harmless; other keys are refused once pinned.
+    w.pin_issuer_keys(HashMap::from([(1, pk)])).unwrap();
+    assert!(matches!(
+        w.pin_issuer_keys(HashMap::from([(1, "11".repeat(32))])),
+        Err(WalletError::Invalid { .. })
+    ));
     let nonce = w.core().new_time_nonce().unwrap();
     let now = now_ms();
     let proof = tessera_core::sync::signed_time::sign_time(&issuer, 1, &nonce, now);

@@ -19,7 +19,8 @@ use crate::render::{self, Screen};
 const SCAN_EXIT_CODES: &str = "Exit codes:
   0  admitted
   1  rejected (the reason is printed, with what to tell the holder)
-  2  error: the bundle or scan log could not be read or written";
+  2  error: the bundle or scan log could not be read or written (a scan that could not
+     be recorded shows no verdict)";
 
 /// `tessera gate …`
 #[derive(Debug, Subcommand)]
@@ -72,7 +73,8 @@ pub struct ScanArgs {
     /// The gate's time, Unix ms, to re-judge a recorded scan (default: this machine's clock).
     #[arg(long, value_name = "MS")]
     at_ms: Option<i64>,
-    /// The scanned QR payload text (`-` reads it from stdin).
+    /// The scanned QR payload text, exactly (`-` reads it from stdin and drops one
+    /// trailing line terminator).
     #[arg(value_name = "PAYLOAD")]
     payload: String,
 }
@@ -111,7 +113,8 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
             eprintln!("{summary} → {}", path.display());
         }
         None => {
-            println!("{text}");
+            // The issuer's text as it came, but nothing in it reaches the terminal raw.
+            println!("{}", render::json_safe(&text));
             eprintln!("{summary}");
         }
     }
@@ -143,15 +146,29 @@ fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
         std::io::stdin()
             .read_to_string(&mut s)
             .map_err(|e| CliError::io("reading the payload from stdin", e))?;
-        // Scanners and `echo` end the text with a newline that is not part of the code.
-        s.trim_end().to_owned()
+        // Scanners and `echo` end the text with one line terminator that is not part of
+        // the code: that one is dropped, nothing else (docs/PROTOCOL.md §10.1).
+        let code = s
+            .strip_suffix("\r\n")
+            .or_else(|| s.strip_suffix('\n'))
+            .or_else(|| s.strip_suffix('\r'))
+            .unwrap_or(&s);
+        code.to_owned()
     } else {
         args.payload.clone()
     };
     let now = args.at_ms.unwrap_or_else(|| SystemWallClock.now_unix_ms());
-    let result = verifier.verify(&payload, now);
+    let mut result = verifier.verify(&payload, now);
+    // Record, then show: the scan's row is committed before anything is printed, so a
+    // gate killed right after showing a verdict (a refusal too) still has it in its log.
+    // A scan that cannot be recorded is an error (exit 2), never a verdict on screen.
+    verifier.flush()?;
+    // Written now, even if the verifier's own commit had failed.
+    result
+        .anomalies
+        .retain(|a| !matches!(a, Anomaly::LogNotPersisted));
     if args.json {
-        println!("{}", scan_json(&result));
+        println!("{}", render::json_line(&scan_json(&result)));
     } else {
         let screen = Screen::for_stdout(true);
         screen.line(&screen.verdict(&result.verdict));
@@ -162,8 +179,6 @@ fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
             screen.line(&format!("anomaly: {}", render::anomaly(a)));
         }
     }
-    // Refusals wait in memory until a batch is full: write them now, before exiting.
-    verifier.flush()?;
     Ok(if result.verdict.is_admit() {
         ExitCode::SUCCESS
     } else {

@@ -78,8 +78,9 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints the error as one line and returns its exit code.
+/// Prints the error as one line and returns its exit code. Escaped: an issuer's error
+/// message is its own text, and must not reach the terminal with controls in it.
 fn fail(e: &CliError) -> ExitCode {
-    eprintln!("tessera: {e}");
+    eprintln!("tessera: {}", render::escape(&e.to_string()));
     ExitCode::from(e.exit_code())
 }

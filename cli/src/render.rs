@@ -2,11 +2,17 @@
 //!
 //! ANSI escapes (redrawing a line, clearing the screen, colour) are used only when
 //! stdout is a terminal: piped into a file or a CI log, the output stays plain lines.
+//! Text that comes from a ticket, a bundle or the issuer (seats, names, gate ids, error
+//! messages) never carries its own: it goes through [`escape`] (or [`json_line`]) first,
+//! so control, bidi and invisible characters show as `\u{…}`.
 
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use serde_json::Value;
 use tessera_core::RevealState;
+pub use tessera_core::text::escape;
 use tessera_gate::{Anomaly, Verdict};
 
 /// Where the demo draws: a live terminal, plain lines, or plain lines without QR codes.
@@ -97,10 +103,10 @@ impl Screen {
             } => {
                 let mut s = self.good("✔ ADMIT");
                 if let Some(seat) = seat.as_deref().filter(|s| !s.is_empty()) {
-                    s.push_str(&format!(" · {seat}"));
+                    s.push_str(&format!(" · {}", escape(seat)));
                 }
                 if let Some(name) = holder_name {
-                    s.push_str(&format!(" · check ID: {name}"));
+                    s.push_str(&format!(" · check ID: {}", escape(name)));
                 }
                 s
             }
@@ -112,6 +118,36 @@ impl Screen {
             ),
         }
     }
+}
+
+/// `v` as one line of JSON that is safe in a terminal ([`json_safe`]).
+pub fn json_line(v: &Value) -> String {
+    json_safe(&v.to_string()).into_owned()
+}
+
+/// Valid JSON text made safe for a terminal without changing its meaning: every refused
+/// character (DEL, C1 controls, bidi and invisible format characters, line separators;
+/// `tessera_core::text`) is written as a `\uXXXX` escape. JSON allows no raw control
+/// inside a string and no other character outside one than TAB, LF and CR between
+/// tokens, which are kept; so every character escaped stood inside a string, where the
+/// escape means the same character.
+pub fn json_safe(json: &str) -> Cow<'_, str> {
+    let escaped = |c: char| tessera_core::text::is_refused(c) && !matches!(c, '\t' | '\n' | '\r');
+    if !json.chars().any(escaped) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if escaped(c) {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Pushes a partial line (a status redraw) to the terminal now.
@@ -204,7 +240,11 @@ pub fn anomaly(a: &Anomaly) -> String {
         Anomaly::SeenAtOtherGate {
             other_gate,
             apart_ms,
-        } => format!("seen at gate {other_gate} {} before", secs_left(*apart_ms)),
+        } => format!(
+            "seen at gate {} {} before",
+            escape(other_gate),
+            secs_left(*apart_ms)
+        ),
         Anomaly::FailureBurst {
             failures,
             within_secs,
@@ -236,5 +276,42 @@ mod tests {
         assert_eq!(bar(-1, 5_000, 4), "░░░░");
         assert_eq!(secs_left(1), "0.1 s");
         assert_eq!(secs_left(4_200), "4.2 s");
+    }
+
+    #[test]
+    fn ticket_text_reaches_the_terminal_escaped() {
+        let screen = Screen::for_stdout(true);
+        let v = Verdict::Admit {
+            ticket: tessera_core::TicketId([0; 16]),
+            seat: Some("\u{1b}[2JRow 4".into()),
+            holder_name: Some("\u{202e}ecalevoL adA".into()),
+        };
+        assert_eq!(
+            screen.verdict(&v),
+            "✔ ADMIT · \\u{1b}[2JRow 4 · check ID: \\u{202e}ecalevoL adA"
+        );
+        let a = Anomaly::SeenAtOtherGate {
+            other_gate: "gate\u{1b}]0;x\u{7}".into(),
+            apart_ms: 1000,
+        };
+        assert_eq!(
+            anomaly(&a),
+            "seen at gate gate\\u{1b}]0;x\\u{7} 1.0 s before"
+        );
+        let hostile = "\u{0}\u{1b}\u{7f}\u{9b}\u{202e}\u{2028}\u{feff}\u{e0041}👩\u{200d}👧\"";
+        let line = json_line(&serde_json::json!({ "seat": hostile }));
+        assert!(!line.chars().any(tessera_core::text::is_refused), "{line}");
+        assert!(
+            line.contains("\\u202e") && line.contains("\\udb40\\udc41"),
+            "{line}"
+        );
+        let back: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(back["seat"], hostile);
+        // Pretty JSON keeps its line breaks, and stays the same value.
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({ "a": [hostile] })).unwrap();
+        let safe = json_safe(&pretty);
+        assert!(safe.contains('\n'));
+        let back: Value = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back["a"][0], hostile);
     }
 }

@@ -106,14 +106,20 @@ impl KeyVault for DevFileVault {
             "{DEV_FILE_HEADER}\n{wallet_id}\n{}\n",
             hex::encode(kek)
         ));
+        // Written beside the file, then renamed over it: a process killed mid-write leaves
+        // the old file or the new one, never a truncated file that no later wrap accepts.
+        let mut tmp = self.path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         // Owner-only, so at least other users of the machine cannot read the key.
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         options
-            .open(&self.path)
+            .open(&tmp)
             .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(|e| unavailable(&self.path, &e.to_string()))?;
         Ok(DEV_FILE_BLOB.to_vec())
     }
@@ -168,5 +174,23 @@ mod tests {
         assert!(v.wrap("w2", &[8u8; 32]).is_err());
         v.delete("w1").unwrap();
         assert_eq!(v.unwrap("w1", &blob), Err(VaultError::KeyNotFound));
+    }
+
+    #[test]
+    fn wrapping_again_for_the_same_wallet_replaces_its_key() {
+        // A wallet creation cut short resumes under the same id with a new key.
+        let dir = tempfile::tempdir().unwrap();
+        let v = DevFileVault {
+            path: dir.path().join("key"),
+        };
+        v.wrap("w1", &[7u8; 32]).unwrap();
+        let blob = v.wrap("w1", &[8u8; 32]).unwrap();
+        assert_eq!(&v.unwrap("w1", &blob).unwrap()[..], &[8u8; 32]);
+        // Written by rename: nothing left beside the file.
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("key")]);
     }
 }

@@ -1,6 +1,7 @@
 //! `tessera wallet …`: a ticket wallet on this machine, one SQLite file, talking to an
 //! issuer. What a phone app does, as shell commands.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -119,7 +120,7 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
     match args.command {
         WalletCommand::Enroll => {
             let r = online()?.enroll(PLATFORM).await?;
-            println!("enrolled: device {}", r.device_id);
+            println!("enrolled: device {}", render::escape(&r.device_id));
             println!("wallet {}", wallet.wallet_id());
             println!(
                 "device public key {}",
@@ -166,7 +167,7 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
                 println!(
                     "{}  {}  {}  {}",
                     t.ticket.id,
-                    t.event.name,
+                    render::escape(&t.event.name),
                     seat(t),
                     render::state(&t.state)
                 );
@@ -220,27 +221,28 @@ async fn refresh_time(session: Option<&WalletSync>) {
     if let Some(s) = session
         && let Err(e) = s.refresh_time().await
     {
-        eprintln!("note: working offline ({e})");
+        eprintln!("note: working offline ({})", render::escape(&e.to_string()));
     }
 }
 
-/// The seat label, or what an empty one means.
-fn seat(t: &TicketSummary) -> &str {
+/// The seat label (escaped for the terminal), or what an empty one means.
+fn seat(t: &TicketSummary) -> Cow<'_, str> {
     if t.ticket.seat.is_empty() {
-        "general admission"
+        Cow::Borrowed("general admission")
     } else {
-        &t.ticket.seat
+        render::escape(&t.ticket.seat)
     }
 }
 
-/// `wallet show`: the ticket, its event's policy and its state.
+/// `wallet show`: the ticket, its event's policy and its state. Names and seat are
+/// escaped: the wallet refuses control characters at sync, but prints nothing raw.
 fn show(t: &TicketSummary) {
     let e = &t.event;
     println!("ticket   {}", t.ticket.id);
-    println!("event    {} ({})", e.name, e.event_id);
+    println!("event    {} ({})", render::escape(&e.name), e.event_id);
     println!("seat     {}", seat(t));
     if let Some(name) = &t.ticket.holder_name {
-        println!("holder   {name}");
+        println!("holder   {}", render::escape(name));
     }
     println!(
         "window   {} – {}",

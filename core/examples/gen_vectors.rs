@@ -322,7 +322,7 @@ fn s1_vector(c: &S1Case<'_>) -> Res<Value> {
     let device_message = S1Code::device_message(&digest, step, code.release_mac.as_ref());
     let mac = c
         .release_secret
-        .map(|r| release_mac(r, &c.ticket, step).to_vec());
+        .map(|r| release_mac(r, &signed.release_context(), step).to_vec());
     let body = code.to_bytes();
     Ok(json!({
         "name": c.name,

@@ -18,7 +18,8 @@ pub enum DeviceKeyError {
     /// The system random generator failed.
     #[error("the system random generator failed")]
     Random,
-    /// The seed is not a valid Ed25519 seed (wrong length).
+    /// The seed is not a valid Ed25519 seed (wrong length), or its public key is unusable
+    /// (small order; only for a scalar that is a multiple of the group order).
     #[error("invalid device key seed")]
     Seed,
 }
@@ -37,7 +38,10 @@ pub fn keypair(seed: &[u8]) -> Result<Ed25519KeyPair, DeviceKeyError> {
     Ed25519KeyPair::from_seed_unchecked(seed).map_err(|_| DeviceKeyError::Seed)
 }
 
-/// The public key of a seed.
+/// The public key of a seed. Refuses one that gates and the issuer would refuse
+/// (`crate::ed25519::check_public_key`), so a wallet never binds tickets to it.
 pub fn public_key_of(seed: &[u8]) -> Result<[u8; 32], DeviceKeyError> {
-    keypair(seed).map(|kp| public_key(&kp))
+    let pk = keypair(seed).map(|kp| public_key(&kp))?;
+    crate::ed25519::check_public_key(&pk).map_err(|_| DeviceKeyError::Seed)?;
+    Ok(pk)
 }

@@ -22,7 +22,8 @@ pub enum WalletError {
         /// What is missing.
         missing: Vec<Verification>,
     },
-    /// Sync with the issuer, then try again (strict just-in-time release secret missing).
+    /// Sync with the issuer, then try again (strict just-in-time release secret missing,
+    /// or the time not proven since a reboot: `refresh_time` is enough then).
     #[error("sync needed before this ticket can be shown")]
     NeedsSync,
     /// The event is over.

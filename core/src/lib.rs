@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod code;
 pub mod device;
+pub mod ed25519;
 pub mod error;
 pub mod ids;
 pub mod keyvault;
@@ -16,6 +17,7 @@ pub mod reveal;
 pub mod seal;
 pub mod store;
 pub mod sync;
+pub mod text;
 pub mod ticket;
 pub mod wallet;
 

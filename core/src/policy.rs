@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ids::EventId;
+use crate::text::FieldError;
 
 /// Shortest rotation period an event may choose, in seconds.
 pub const MIN_PERIOD_SECS: u8 = 5;
@@ -117,6 +118,10 @@ pub enum PolicyError {
     /// TOTP digits outside 6–9.
     #[error("TOTP digits must be 6–9, not {0}")]
     Digits(u8),
+    /// The event name is blank or holds a control, bidi or invisible character
+    /// ([`crate::text`]).
+    #[error("{0}")]
+    Name(FieldError),
 }
 
 impl EventPolicy {
@@ -156,6 +161,7 @@ impl EventPolicy {
         if !(6..=9).contains(&self.totp_digits) {
             return Err(PolicyError::Digits(self.totp_digits));
         }
+        crate::text::check_event_name(&self.name).map_err(PolicyError::Name)?;
         Ok(())
     }
 }
@@ -195,6 +201,13 @@ mod tests {
             ..ok
         };
         assert_eq!(digits.validate(), Err(PolicyError::Digits(10)));
+        for name in ["", " ", "Gig\u{1b}[2J", "\u{202e}giG"] {
+            let bad = EventPolicy::new(EventId(1), name, 100, 200);
+            assert!(
+                matches!(bad.validate(), Err(PolicyError::Name(_))),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub enum RevealState {
         /// What is missing, in a stable order.
         missing: Vec<Verification>,
     },
-    /// Strict just-in-time: the window is open but the release secret has not been synced yet.
+    /// The window is open but a sync is needed: a strict just-in-time event's release
+    /// secret is not here yet, or (after a reboot) nothing proves which step is now until
+    /// a sync or `refresh_time`.
     NeedsSync,
     /// Codes can be shown until `until` (Unix s).
     Ready {

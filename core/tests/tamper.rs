@@ -181,7 +181,10 @@ fn a_version_bumped_without_resealing_is_tampered() {
     .unwrap();
     fresh(&w);
     assert!(is_tampered(w.frame(&ticket_id(1))));
-    assert!(w.frame(&ticket_id(0)).is_ok(), "the other tickets are untouched");
+    assert!(
+        w.frame(&ticket_id(0)).is_ok(),
+        "the other tickets are untouched"
+    );
 }
 
 #[test]
@@ -288,7 +291,11 @@ fn dependents(db: &Connection, table: &str, rowid: i64) -> Vec<TicketId> {
 /// byte, text appended, NULL filled in, and for JSON the fields a reveal reads.
 fn edits_of(v: &Value) -> Vec<Value> {
     match v {
-        Value::Null => vec![Value::Blob(vec![0]), Value::Integer(1), Value::Text("x".into())],
+        Value::Null => vec![
+            Value::Blob(vec![0]),
+            Value::Integer(1),
+            Value::Text("x".into()),
+        ],
         Value::Integer(n) => vec![
             Value::Integer(n.wrapping_add(1)),
             Value::Integer(n.wrapping_sub(1)),
@@ -319,13 +326,13 @@ fn edits_of(v: &Value) -> Vec<Value> {
                 let t = i64::from_be_bytes(b.clone().try_into().unwrap());
                 out.push(Value::Blob((t + 86_400_000).to_be_bytes().to_vec()));
             }
-            if let Ok(s) = std::str::from_utf8(b) {
-                if s.contains("server_unix_ms") {
-                    let mut j: serde_json::Value = serde_json::from_str(s).unwrap();
-                    let t = j["server_unix_ms"].as_i64().unwrap();
-                    j["server_unix_ms"] = (t + 86_400_000).into();
-                    out.push(Value::Blob(j.to_string().into_bytes()));
-                }
+            if let Ok(s) = std::str::from_utf8(b)
+                && s.contains("server_unix_ms")
+            {
+                let mut j: serde_json::Value = serde_json::from_str(s).unwrap();
+                let t = j["server_unix_ms"].as_i64().unwrap();
+                j["server_unix_ms"] = (t + 86_400_000).into();
+                out.push(Value::Blob(j.to_string().into_bytes()));
             }
             out
         }
@@ -375,7 +382,13 @@ fn every_column_of_every_table_edited_gives_tampered_or_a_refusal() {
     drop(w);
     let db = Connection::open(fx.db()).unwrap();
     let mut edits = 0;
-    for table in ["meta", "events", "tickets", "release_secrets", "verifications"] {
+    for table in [
+        "meta",
+        "events",
+        "tickets",
+        "release_secrets",
+        "verifications",
+    ] {
         let cols: Vec<String> = db
             .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
             .unwrap()
@@ -401,7 +414,11 @@ fn every_column_of_every_table_edited_gives_tampered_or_a_refusal() {
         assert!(!keys.is_empty(), "{table} has rows");
         for key in keys {
             let rowid: i64 = db
-                .query_row(&format!("SELECT rowid FROM {table} WHERE {pk} = ?1"), [&key], |r| r.get(0))
+                .query_row(
+                    &format!("SELECT rowid FROM {table} WHERE {pk} = ?1"),
+                    [&key],
+                    |r| r.get(0),
+                )
                 .unwrap();
             let victims = dependents(&db, table, rowid);
             for col in &cols {
@@ -425,18 +442,24 @@ fn every_column_of_every_table_edited_gives_tampered_or_a_refusal() {
                             "{what}: open failed with {e:?}"
                         ),
                         Ok(w) => {
-                            let drew: Vec<_> = victims.iter().filter(|v| w.frame(v).is_ok()).collect();
+                            let drew: Vec<_> =
+                                victims.iter().filter(|v| w.frame(v).is_ok()).collect();
                             // Listing never panics and never fails as a whole.
                             w.tickets().unwrap();
                             // A meta row the wallet no longer reads (a renamed key, a
                             // dropped high-water mark) changes no code; it is reported,
                             // or the wallet rewrote it from what it proves.
-                            let now: Option<Value> =
-                                db.query_row(&get, [now_key], |r| r.get(0)).optional().unwrap();
+                            let now: Option<Value> = db
+                                .query_row(&get, [now_key], |r| r.get(0))
+                                .optional()
+                                .unwrap();
                             let reported = table == "meta"
                                 && (!w.damaged_rows().unwrap().is_empty()
                                     || now.as_ref() != Some(&edited));
-                            assert!(drew.is_empty() || reported, "{what}: {drew:?} still drew a code");
+                            assert!(
+                                drew.is_empty() || reported,
+                                "{what}: {drew:?} still drew a code"
+                            );
                         }
                     }
                     db.execute(&restore, params![now_key, original]).unwrap();
@@ -464,7 +487,10 @@ fn the_edits_a_reseller_made_open_no_window_early() {
         let w = Wallet::open(fx.config());
         if let Ok(w) = w {
             for n in 0..3 {
-                assert!(w.frame(&ticket_id(n)).is_err(), "{why}: ticket {n} drew a code");
+                assert!(
+                    w.frame(&ticket_id(n)).is_err(),
+                    "{why}: ticket {n} drew a code"
+                );
             }
         }
     };

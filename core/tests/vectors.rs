@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use ring::digest::{SHA256, digest};
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
 use serde_json::Value;
-use tessera_core::code::release::{release_mac, verify_release_mac};
+use tessera_core::code::release::{ReleaseContext, release_mac, verify_release_mac};
 use tessera_core::code::s1::{Credential, S1Code, public_key};
 use tessera_core::code::t1::{T1Code, T1Params};
 use tessera_core::code::totp::{format_code, hotp};
@@ -194,11 +194,24 @@ fn t1_vectors_regenerate_and_parse_back() {
             "{name}"
         );
         if let (Some(r), Some(m)) = (&release, &parsed.release_mac) {
-            assert!(verify_release_mac(r, &parsed.ticket, step, m), "{name}");
-            assert!(
-                !verify_release_mac(r, &parsed.ticket, step + 1, m),
-                "{name}"
-            );
+            // docs/PROTOCOL.md §6, built by hand from the documented message.
+            let mut msg = b"tessera/v2/t1/release\0".to_vec();
+            msg.extend_from_slice(&u(v, "event_id").to_be_bytes());
+            msg.extend_from_slice(parsed.ticket.as_bytes());
+            msg.extend_from_slice(&step.to_be_bytes());
+            let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, r), &msg);
+            assert_eq!(&tag.as_ref()[..8], m, "{name}: documented MAC");
+            let ctx = ReleaseContext::T1 {
+                event: parsed.event,
+                ticket: parsed.ticket,
+            };
+            assert!(verify_release_mac(r, &ctx, step, m), "{name}");
+            assert!(!verify_release_mac(r, &ctx, step + 1, m), "{name}");
+            let other_event = ReleaseContext::T1 {
+                event: EventId(parsed.event.0 ^ 1),
+                ticket: parsed.ticket,
+            };
+            assert!(!verify_release_mac(r, &other_event, step, m), "{name}");
         }
         assert_eq!(parsed, code, "{name}");
     }
@@ -210,9 +223,12 @@ fn t1_vector_bodies_reject_bad_version_flags_and_trailing_bytes() {
         let name = s(&v, "name");
         let body = bytes(&v, "body_hex");
         assert!(T1Code::from_bytes(&body).is_ok(), "{name}");
-        let mut m = body.clone();
-        m[0] = 2;
-        assert!(T1Code::from_bytes(&m).is_err(), "{name}: version 2");
+        assert_eq!(body[0], 2, "{name}: body version 2");
+        for version in [0, 1, 3, 0xff] {
+            let mut m = body.clone();
+            m[0] = version;
+            assert!(T1Code::from_bytes(&m).is_err(), "{name}: version {version}");
+        }
         for bit in 4..8 {
             let mut m = body.clone();
             m[1] |= 1 << bit;
@@ -321,6 +337,7 @@ fn s1_vectors_regenerate_verify_and_parse_back() {
 
         // Level 1, checked with ring directly from the documented message.
         let mut msg = b"tessera/v1/s1/credential\0".to_vec();
+        assert_eq!(cred_bytes[0], 2, "{name}: credential version 2");
         msg.extend_from_slice(&cred_bytes);
         assert!(verify_ed25519(&issuer_pk, &msg, &issuer_sig), "{name}");
         assert!(!verify_ed25519(&device_pk, &msg, &issuer_sig), "{name}");
@@ -334,7 +351,24 @@ fn s1_vectors_regenerate_verify_and_parse_back() {
         let step = step_at(unix_time * 1000, period);
         assert_eq!(step, u(v, "step"), "{name}: step");
         let release = opt_bytes(v, "release_secret_hex");
-        let mac = release.as_ref().map(|r| release_mac(r, &ticket(v), step));
+        let cred_digest = digest(&SHA256, &cred_bytes);
+        let mac = release.as_ref().map(|r| {
+            let ctx = ReleaseContext::S1 {
+                event: EventId(u(v, "event_id")),
+                ticket: ticket(v),
+                credential_digest: cred_digest.as_ref().try_into().unwrap(),
+            };
+            let m = release_mac(r, &ctx, step);
+            // docs/PROTOCOL.md §6, built by hand from the documented message.
+            let mut msg = b"tessera/v2/s1/release\0".to_vec();
+            msg.extend_from_slice(&u(v, "event_id").to_be_bytes());
+            msg.extend_from_slice(ticket(v).as_bytes());
+            msg.extend_from_slice(&step.to_be_bytes());
+            msg.extend_from_slice(cred_digest.as_ref());
+            let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, r), &msg);
+            assert_eq!(&tag.as_ref()[..8], m, "{name}: documented MAC");
+            m
+        });
         assert_eq!(
             mac.map(|m| m.to_vec()),
             opt_bytes(v, "release_mac_hex"),

@@ -94,9 +94,15 @@ fn after_a_reboot_no_code_is_drawn_for_a_wall_clock_running_ahead() {
     fx.clock.set_wall(real_now + 3_600_000);
     let w = Wallet::open(fx.config()).unwrap();
     // The window is known to be open (the high-water mark), but not which step is now.
-    assert_eq!(w.reveal_state(&ticket_id(0)).unwrap(), RevealState::NeedsSync);
+    assert_eq!(
+        w.reveal_state(&ticket_id(0)).unwrap(),
+        RevealState::NeedsSync
+    );
     assert_eq!(w.frame(&ticket_id(0)), Err(WalletError::NeedsSync));
-    assert_eq!(w.prepare_next_frame(&ticket_id(0)), Err(WalletError::NeedsSync));
+    assert_eq!(
+        w.prepare_next_frame(&ticket_id(0)),
+        Err(WalletError::NeedsSync)
+    );
     // A signed issuer time (the real one, an hour behind the wall) proves the step again.
     anchor(&w, &fx.issuer, real_now);
     let f = w.frame(&ticket_id(0)).unwrap();
@@ -104,7 +110,10 @@ fn after_a_reboot_no_code_is_drawn_for_a_wall_clock_running_ahead() {
     assert!(f.step >= before.step && f.step <= before.step + 1);
     let next = w.prepare_next_frame(&ticket_id(0)).unwrap();
     assert_eq!(next.step, f.step + 1, "only the next step is drawn ahead");
-    assert!(w.clock_manipulated(), "a wall clock an hour ahead is reported");
+    assert!(
+        w.clock_manipulated(),
+        "a wall clock an hour ahead is reported"
+    );
 }
 
 #[test]

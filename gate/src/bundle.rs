@@ -266,6 +266,17 @@ impl GateBundle {
         if self.valid_until <= self.valid_from {
             return Err(GateError::InvalidBundle("window closes before it opens"));
         }
+        // A small-order issuer key "signs" credentials without any private key; a
+        // non-canonical one is another key's alias. Refuse the bundle, not each scan.
+        if self
+            .issuer_keys
+            .values()
+            .any(|k| tessera_core::ed25519::check_public_key(&k.0).is_err())
+        {
+            return Err(GateError::InvalidBundle(
+                "issuer key of small order or non-canonical",
+            ));
+        }
         if self.release_secrets.values().any(Secret::is_empty) {
             return Err(GateError::InvalidBundle("empty release secret"));
         }

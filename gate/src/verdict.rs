@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use tessera_core::TicketId;
+use tessera_core::text::escape;
 
 /// Why a code was refused. Each reason has a [`door_text`](RejectReason::door_text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -154,6 +155,33 @@ impl Verdict {
     }
 }
 
+impl fmt::Display for Verdict {
+    /// One line for the door person's screen: `ADMIT · seat · check ID: name`, or
+    /// `REJECT (reason): what to do`. The seat and name come from the ticket (the signed
+    /// credential or the bundle): any control, bidi or invisible character in them is
+    /// shown escaped ([`tessera_core::text::escape`]), never handed to the terminal. Unlike
+    /// `Debug` (for logs), this shows the holder's name: it is for the ID check.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Admit {
+                seat, holder_name, ..
+            } => {
+                f.write_str("ADMIT")?;
+                if let Some(seat) = seat.as_deref().filter(|s| !s.is_empty()) {
+                    write!(f, " · {}", escape(seat))?;
+                }
+                if let Some(name) = holder_name {
+                    write!(f, " · check ID: {}", escape(name))?;
+                }
+                Ok(())
+            }
+            Self::Reject { reason } => {
+                write!(f, "REJECT ({}): {}", reason.as_str(), reason.door_text())
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -240,5 +268,33 @@ mod tests {
             holder_name: Some("Ada Lovelace".into()),
         };
         assert!(!format!("{v:?}").contains("Ada"));
+    }
+
+    #[test]
+    fn display_escapes_what_the_ticket_says() {
+        let v = Verdict::Admit {
+            ticket: TicketId([0; 16]),
+            seat: Some("\u{1b}[2J\u{9b}31mRow 4".into()),
+            holder_name: Some("\u{202e}ecalevoL adA".into()),
+        };
+        assert_eq!(
+            v.to_string(),
+            "ADMIT · \\u{1b}[2J\\u{9b}31mRow 4 · check ID: \\u{202e}ecalevoL adA"
+        );
+        // Debug escapes the seat too, and still redacts the name.
+        assert!(!format!("{v:?}").contains('\u{1b}'));
+        let plain = Verdict::Admit {
+            ticket: TicketId([0; 16]),
+            seat: Some(String::new()),
+            holder_name: None,
+        };
+        assert_eq!(plain.to_string(), "ADMIT");
+        let r = Verdict::Reject {
+            reason: RejectReason::Stale,
+        };
+        assert!(
+            r.to_string()
+                .starts_with("REJECT (stale): Old or screenshot code.")
+        );
     }
 }

@@ -20,9 +20,8 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hint::black_box;
 
-use ring::signature::{ED25519, UnparsedPublicKey};
 use tessera_core::TicketId;
-use tessera_core::code::release::verify_release_mac;
+use tessera_core::code::release::{ReleaseContext, verify_release_mac};
 use tessera_core::code::totp::hotp;
 use tessera_core::code::{Code, S1Code, T1Code, step_at};
 
@@ -34,8 +33,13 @@ use crate::verdict::{Anomaly, RejectReason, ScanResult, Verdict};
 /// When the verifier writes its scans to the scan log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlushPolicy {
+    /// Commit every scan before [`Verifier::verify`] returns (the default): whatever
+    /// verdict the app shows is in the log first, so a gate killed right after showing a
+    /// refusal still has its row. Costs one SQLite commit per scan.
+    EveryScan,
     /// Commit at every admission (and whenever `max_pending` refusals have piled up), so
-    /// no admission is lost if the app dies. Costs one SQLite commit per admission.
+    /// no admission is lost if the app dies; a refusal already shown may be. Costs one
+    /// SQLite commit per admission.
     EveryAdmission {
         /// Refusals kept in memory before a commit.
         max_pending: usize,
@@ -76,7 +80,7 @@ impl Default for VerifierConfig {
             skew_consistent_scans: 2,
             gate_skew_sample: 32,
             gate_skew_threshold: 24,
-            flush: FlushPolicy::EveryAdmission { max_pending: 64 },
+            flush: FlushPolicy::EveryScan,
         }
     }
 }
@@ -215,14 +219,22 @@ impl Verifier {
 
     /// Judges a scanned payload at gate time `now_unix_ms`, records the scan and returns
     /// the verdict with any anomaly flags.
+    ///
+    /// Record, then show: under the default [`FlushPolicy::EveryScan`] the scan's row is
+    /// committed before this returns, whatever the verdict. If that commit fails the
+    /// result carries [`Anomaly::LogNotPersisted`] (the row stays pending and is retried
+    /// at the next write); the verdict is then not on disk yet.
     pub fn verify(&mut self, payload: &str, now_unix_ms: i64) -> ScanResult {
         let ins = self.inspect(payload, now_unix_ms);
         self.decide(ins, now_unix_ms)
     }
 
-    /// As [`verify`](Self::verify) for raw scanner bytes; bytes that are not UTF-8 are `Malformed`.
+    /// As [`verify`](Self::verify) for raw scanner bytes: the scanner-input layer
+    /// (docs/PROTOCOL.md §10.1). One trailing line terminator (CR LF, LF or CR), which
+    /// keyboard-wedge scanners append, is dropped; bytes that are not UTF-8 are `Malformed`.
+    /// [`verify`](Self::verify) and [`check`](Self::check) take the payload exactly.
     pub fn verify_bytes(&mut self, payload: &[u8], now_unix_ms: i64) -> ScanResult {
-        let ins = match std::str::from_utf8(payload) {
+        let ins = match std::str::from_utf8(strip_line_terminator(payload)) {
             Ok(text) => self.inspect(text, now_unix_ms),
             Err(_) => Inspection::malformed(),
         };
@@ -324,8 +336,9 @@ impl Verifier {
 
     // Checks 1–8: everything that depends only on the payload, the bundle and the time.
     fn inspect(&self, payload: &str, now_ms: i64) -> Inspection {
-        // Keyboard-wedge scanners end each read with CR or LF; it is not part of the code.
-        match Code::parse(payload.trim_end_matches(['\r', '\n'])) {
+        // The payload exactly: any byte outside the prefix and the base32 alphabet (a CR or
+        // LF included) is malformed. Only `verify_bytes` drops a scanner's line terminator.
+        match Code::parse(payload) {
             Err(_) => Inspection::malformed(),
             Ok(Code::T1(c)) => self.inspect_t1(&c, now_ms),
             Ok(Code::S1(c)) => self.inspect_s1(&c, now_ms),
@@ -349,16 +362,15 @@ impl Verifier {
                 .issuer_keys
                 .get(&cred.key_id)
                 .ok_or(RejectReason::UnknownKey)?;
+            // `verify` also refuses a credential binding a device key of small order or a
+            // non-canonical one (nobody holds its private key): `BadSignature`, a forgery.
             if !code.signed.verify(&key.0) {
                 return Err(RejectReason::BadSignature);
             }
             // The device signature covers the credential digest, the step and the MAC.
             let digest = code.signed.digest();
             let msg = S1Code::device_message(&digest, code.step, code.release_mac.as_ref());
-            if UnparsedPublicKey::new(&ED25519, &cred.device_public_key)
-                .verify(&msg, &code.device_sig)
-                .is_err()
-            {
+            if !tessera_core::ed25519::verify(&cred.device_public_key, &msg, &code.device_sig) {
                 return Err(RejectReason::WrongDevice);
             }
             let gate_step = step_at(now_ms, b.period_secs);
@@ -368,7 +380,13 @@ impl Verifier {
             if cred.strict_jit || secret.is_some() {
                 let ok = match (secret, &code.release_mac) {
                     (Some(s), Some(mac)) => {
-                        verify_release_mac(s.expose(), &cred.ticket, code.step, mac)
+                        // Bound to the event and to this exact credential (protocol revision 2).
+                        let ctx = ReleaseContext::S1 {
+                            event: cred.event,
+                            ticket: cred.ticket,
+                            credential_digest: digest,
+                        };
+                        verify_release_mac(s.expose(), &ctx, code.step, mac)
                     }
                     _ => false,
                 };
@@ -447,7 +465,7 @@ impl Verifier {
             ins.offset = Some(offset);
             if let Some(secret) = secret {
                 let released = code.release_mac.as_ref().is_some_and(|mac| {
-                    verify_release_mac(secret.expose(), &code.ticket, code.step, mac)
+                    verify_release_mac(secret.expose(), &code.release_context(), code.step, mac)
                 });
                 if !released {
                     return Err(RejectReason::NotReleased);
@@ -536,6 +554,7 @@ impl Verifier {
             reentry: reentry && outcome == Outcome::Admit,
         });
         let due = match self.config.flush {
+            FlushPolicy::EveryScan => true,
             FlushPolicy::EveryAdmission { max_pending } => {
                 outcome == Outcome::Admit || self.pending.len() >= max_pending
             }
@@ -631,6 +650,14 @@ impl Verifier {
             });
         }
     }
+}
+
+/// The scanner-input layer: drops one trailing line terminator (CR LF, LF or CR).
+fn strip_line_terminator(raw: &[u8]) -> &[u8] {
+    raw.strip_suffix(b"\r\n")
+        .or_else(|| raw.strip_suffix(b"\n"))
+        .or_else(|| raw.strip_suffix(b"\r"))
+        .unwrap_or(raw)
 }
 
 fn check_window(now_ms: i64, from_secs: i64, until_secs: i64) -> Result<(), RejectReason> {

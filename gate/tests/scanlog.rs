@@ -200,3 +200,31 @@ fn own_rows_merged_back_do_not_break_numbering() {
         .collect();
     assert_eq!(seqs, vec![40, 41]);
 }
+
+#[test]
+fn every_verdict_is_in_the_log_before_verify_returns() {
+    // Default policy: the row is committed before the app can show the verdict, so a
+    // gate killed right after showing a refusal still has it (docs/GATE.md "record, then show").
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gate.sqlite");
+    let mut v = gate("gate-a", &path);
+    let step = gate_step(NOW);
+    let cases: [(String, Option<RejectReason>); 6] = [
+        (s1(1, step), None),
+        (s1(1, step), Some(RejectReason::Replay)),
+        (s1(1, step + 1), Some(RejectReason::AlreadyAdmitted)),
+        (s1(2, step - 2), Some(RejectReason::Stale)),
+        ("S1:NOT-A-CODE".into(), Some(RejectReason::Malformed)),
+        (s1(1, step), Some(RejectReason::Replay)),
+    ];
+    for (n, (payload, reason)) in cases.iter().enumerate() {
+        let r = v.verify(payload, NOW);
+        assert_eq!(r.verdict.reason(), *reason, "scan {n}");
+        assert_eq!(
+            v.pending(),
+            0,
+            "scan {n}: verdict returned before its row was written"
+        );
+        assert_eq!(v.scan_log().len().unwrap(), n as u64 + 1, "scan {n}");
+    }
+}

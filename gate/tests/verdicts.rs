@@ -446,16 +446,41 @@ fn anomalies_failure_burst_device_skew_and_other_gate() {
 
 #[test]
 fn a_scanner_line_ending_is_not_part_of_the_code() {
+    // The scanner-input layer (`verify_bytes`) drops one trailing CR LF, LF or CR.
     let mut v = verifier(s1_bundle());
-    assert!(
-        v.verify(&format!("{}\r\n", s1(1, s(NOW))), NOW)
-            .verdict
-            .is_admit()
-    );
-    assert_eq!(
-        reason(&mut v, &format!(" {}", s1(2, s(NOW))), NOW),
-        Some(RejectReason::Malformed)
-    );
+    for (n, end) in ["\r\n", "\n", "\r", ""].into_iter().enumerate() {
+        let n = u32::try_from(n).unwrap();
+        let raw = format!("{}{end}", s1(n, s(NOW)));
+        assert!(
+            v.verify_bytes(raw.as_bytes(), NOW).verdict.is_admit(),
+            "{end:?}"
+        );
+    }
+    // Only one, and nothing else.
+    for (n, raw) in [
+        format!("{}\n\n", s1(10, s(NOW))),
+        format!("{}\r\n\r\n", s1(11, s(NOW))),
+        format!("{}\n\r", s1(12, s(NOW))),
+        format!(" {}", s1(13, s(NOW))),
+        format!("{} ", s1(14, s(NOW))),
+        format!("{}\t", s1(15, s(NOW))),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(
+            v.verify_bytes(raw.as_bytes(), NOW).verdict.reason(),
+            Some(RejectReason::Malformed),
+            "case {n}"
+        );
+    }
+    // The protocol layer (`verify`, `check`) takes the payload exactly: a CR or LF is a
+    // byte outside the alphabet (docs/PROTOCOL.md §10.1).
+    for end in ["\r\n", "\n", "\r"] {
+        let text = format!("{}{end}", s1(20, s(NOW)));
+        assert_eq!(v.check(&text, NOW).reason(), Some(RejectReason::Malformed));
+        assert_eq!(reason(&mut v, &text, NOW), Some(RejectReason::Malformed));
+    }
 }
 
 #[test]

@@ -14,7 +14,9 @@ const MAX_PHONE_LEN: usize = 32;
 pub(crate) fn normalize_email(email: &str) -> Result<String, ApiError> {
     let e = email.trim().to_lowercase();
     let ok = e.len() <= MAX_EMAIL_LEN
-        && !e.chars().any(char::is_whitespace)
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || tessera_core::text::is_refused(c))
         && e.split_once('@').is_some_and(|(user, host)| {
             !user.is_empty() && !host.is_empty() && !host.contains('@')
         });

@@ -152,6 +152,11 @@ async fn authenticate(
             st.metrics.failed_verification("request_signature");
             ApiError::bad_signature()
         }
+        // A key nobody holds: an attack, not a client bug, so it is counted too.
+        RequestAuthError::WeakKey => {
+            st.metrics.failed_verification("request_device_key");
+            ApiError::bad_request("device public key of small order or non-canonical")
+        }
     })?;
     let (device, nonce) = (v.device, v.nonce);
     let fresh = st

@@ -12,10 +12,10 @@ use rusqlite::Connection;
 use crate::error::{ApiError, IssuerError};
 
 /// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 /// Migrations by target version; each runs in one transaction with its version bump.
-const MIGRATIONS: &[(u32, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(u32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -84,6 +84,17 @@ CREATE TABLE outbox (
     sent_ms INTEGER NOT NULL
 );
 CREATE TABLE scans_counted (gate_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (gate_id, seq)) WITHOUT ROWID;
+";
+
+/// `Idempotency-Key`s (`crate::idempotency`): the first answer to a creating call, kept
+/// 24 h under a hash of the caller and the key, sealed under a key only the caller's
+/// `Idempotency-Key` gives (a kept token answer is a bearer token).
+const MIGRATION_2: &str = "
+CREATE TABLE idempotency_keys (
+    key_hash BLOB PRIMARY KEY, request_hash BLOB NOT NULL, response BLOB NOT NULL,
+    created_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
 ";
 
 /// Shared handle to the issuer database.

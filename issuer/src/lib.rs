@@ -19,6 +19,7 @@ mod db;
 mod error;
 mod events;
 mod gate;
+mod idempotency;
 mod metrics;
 mod outbox;
 mod routes;

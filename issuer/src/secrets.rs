@@ -72,6 +72,9 @@ impl IssuerSecrets {
         let signing = Ed25519KeyPair::from_seed_unchecked(&seed)
             .map_err(|_| IssuerError::Key("stored signing key is not an Ed25519 seed"))?;
         let public = tessera_core::ticket::ed25519_public_key(&signing);
+        // Wallets and gates refuse a small-order issuer key; never serve one.
+        tessera_core::ed25519::check_public_key(&public)
+            .map_err(|_| IssuerError::Key("stored signing key gives an unusable public key"))?;
         let admin = meta_or_create(&tx, "admin_token", || new_token().map(String::into_bytes))?;
         let admin_token = Zeroizing::new(
             String::from_utf8(admin.to_vec())

@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tessera_core::sync::api::{HolderChange, OrderRequest, ProfileUpdate};
-use tessera_core::{EventId, TicketId};
+use tessera_core::{EventId, TicketId, text};
 use zeroize::Zeroizing;
 
 use crate::accounts;
@@ -93,21 +93,32 @@ pub(crate) fn parse_id(text: &str) -> Result<TicketId, ApiError> {
         .map_err(|_| ApiError::bad_request("a ticket id is 32 hex digits"))
 }
 
+/// A holder name, when one is given: no control, bidi or invisible character, something
+/// visible in it (`tessera_core::text`), at most 200 bytes.
 fn check_name(name: Option<&str>) -> Result<(), ApiError> {
     match name {
         Some(n) if n.len() > MAX_NAME_LEN => {
             Err(ApiError::bad_request("holder name longer than 200 bytes"))
         }
-        _ => Ok(()),
+        Some(n) => text::check_holder_name(n).map_err(bad_text),
+        None => Ok(()),
     }
 }
 
+/// A refused text as `bad_request`: the message names the field and the character's code
+/// point, never the text itself.
+fn bad_text(e: text::FieldError) -> ApiError {
+    ApiError::bad_request(e.to_string())
+}
+
 /// Creates an order's tickets (unbound; they bind to the first device that syncs). Audited.
+/// `before_commit` runs inside the order's transaction (the idempotency key's record).
 pub(crate) fn create_order(
     c: &mut Connection,
     req: &OrderRequest,
     role: &str,
     now_ms: i64,
+    before_commit: impl FnOnce(&Transaction<'_>, &[TicketId]) -> Result<(), ApiError>,
 ) -> Result<Vec<TicketId>, ApiError> {
     let event = events::require(c, req.event_id)?;
     let email = accounts::normalize_email(&req.email)?;
@@ -125,6 +136,9 @@ pub(crate) fn create_order(
         .any(|s| s.len() > tessera_core::code::s1::MAX_SEAT_LEN)
     {
         return Err(ApiError::bad_request("seat label longer than 64 bytes"));
+    }
+    for seat in &req.seats {
+        text::check_seat(seat).map_err(bad_text)?;
     }
     check_name(req.holder_name.as_deref())?;
     if event.policy.personalised && req.holder_name.as_deref().is_none_or(str::is_empty) {
@@ -168,6 +182,7 @@ pub(crate) fn create_order(
         &format!("order {order}"),
         &format!("event {}, {} tickets", req.event_id, ids.len()),
     )?;
+    before_commit(&tx, &ids)?;
     tx.commit()?;
     Ok(ids)
 }
@@ -240,6 +255,7 @@ pub(crate) fn override_holder(
     role: &str,
     now_ms: i64,
 ) -> Result<(), ApiError> {
+    text::check_name("reason", &change.reason).map_err(bad_text)?;
     let reason = change.reason.trim();
     if reason.is_empty() || reason.len() > MAX_REASON_LEN {
         return Err(ApiError::bad_request(
@@ -297,12 +313,14 @@ pub(crate) fn override_holder(
 
 /// Starts a transfer: the sender's binding ends at once and the ticket waits, in no
 /// account, for the recipient. Returns the transfer id and the recipient's address.
+/// `before_commit` runs inside the transfer's transaction (the idempotency key's record).
 pub(crate) fn transfer(
     c: &mut Connection,
     device: &[u8; 32],
     id: &TicketId,
     to_email: &str,
     now_ms: i64,
+    before_commit: impl FnOnce(&Transaction<'_>, &str) -> Result<(), ApiError>,
 ) -> Result<String, ApiError> {
     let to_email = accounts::normalize_email(to_email)?;
     let tx = c.transaction()?;
@@ -340,6 +358,7 @@ pub(crate) fn transfer(
         &id.to_string(),
         &format!("transfer {transfer_id} from account {from}"),
     )?;
+    before_commit(&tx, &transfer_id)?;
     tx.commit()?;
     Ok(transfer_id)
 }

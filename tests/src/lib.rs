@@ -1,7 +1,7 @@
 //! Harness for the end-to-end tests: a real reference issuer on a random loopback port
 //! with a SQLite data dir, wallets on real SQLite files talking to it over HTTP, and the
 //! gate verifier fed from the issuer's bundle. The only fakes are the ones DESIGN allows:
-//! the key vault ([`FileKeyVault`], [`tessera_core::MemoryKeyVault`]) and the clock
+//! the key vault ([`FileKeyVault`], [`KeystoreDirVault`], [`tessera_core::MemoryKeyVault`]) and the clock
 //! ([`tessera_core::ManualClock`]), shared by the issuer and the wallets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -21,7 +21,7 @@ use tessera_core::sync::session::WalletSync;
 use tessera_core::{EventId, EventPolicy, KeyVault, ManualClock, TicketId, Wallet, WalletConfig};
 use tessera_issuer::{Issuer, IssuerConfig, RunningIssuer};
 
-pub use vault::FileKeyVault;
+pub use vault::{FileKeyVault, KeystoreDirVault};
 
 /// 2027-01-15 08:00:00 UTC: "now" when a test starts.
 pub const START_MS: i64 = 1_800_000_000_000;

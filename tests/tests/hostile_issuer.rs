@@ -118,7 +118,13 @@ async fn start_proxy(upstream: String) -> (String, Arc<Proxy>) {
 fn file_snapshot(path: &std::path::Path) -> Vec<String> {
     let c = rusqlite::Connection::open(path).unwrap();
     let mut out = Vec::new();
-    for table in ["meta", "events", "tickets", "release_secrets", "verifications"] {
+    for table in [
+        "meta",
+        "events",
+        "tickets",
+        "release_secrets",
+        "verifications",
+    ] {
         let mut st = c
             .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
             .unwrap();
@@ -169,7 +175,9 @@ async fn hostile_replies_give_typed_errors_and_change_nothing() {
         (Spoil::Oversized, |e| {
             matches!(e, SyncError::ResponseTooLarge { .. })
         }),
-        (Spoil::FlipCredentialSignature, |e| *e == SyncError::BadSignature),
+        (Spoil::FlipCredentialSignature, |e| {
+            *e == SyncError::BadSignature
+        }),
         (Spoil::SeedFromAnotherSync, |e| {
             matches!(e, SyncError::SealedToAnotherKey { .. })
         }),
@@ -192,7 +200,11 @@ async fn hostile_replies_give_typed_errors_and_change_nothing() {
         assert!(expected(&err), "{spoil:?} gave {err:?}");
         assert_eq!(s.tickets().unwrap(), before, "{spoil:?} changed the store");
         // Every row of every table, sealed seeds, release secrets, time and pins included.
-        assert_eq!(file_snapshot(&db), file_before, "{spoil:?} changed the file");
+        assert_eq!(
+            file_snapshot(&db),
+            file_before,
+            "{spoil:?} changed the file"
+        );
         assert_eq!(
             s.wallet().trusted_time().proven_ms,
             time_before.proven_ms,

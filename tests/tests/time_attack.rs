@@ -10,11 +10,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
+use tessera_core::clock::WallClock;
 use tessera_core::sync::api::TimeResponse;
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::error::SyncError;
 use tessera_core::sync::session::WalletSync;
-use tessera_core::clock::WallClock;
 use tessera_core::{CodeFormat, MemoryKeyVault, RevealState, Wallet, WalletError};
 use tessera_tests::Env;
 
@@ -49,7 +49,9 @@ async fn forward(
         let r = TimeResponse {
             server_time_ms: t,
             // Key id 1, like the real issuer's: only the key differs.
-            proof: Some(tessera_core::sync::signed_time::sign_time(&key, 1, &nonce, t)),
+            proof: Some(tessera_core::sync::signed_time::sign_time(
+                &key, 1, &nonce, t,
+            )),
         };
         return Response::builder()
             .status(200)

@@ -1,8 +1,12 @@
-"""Independent check of the Tessera rotating-code vectors (t1.json, s1.json).
+"""Independent implementation of the Tessera rotating codes (protocol revision 2) and of
+the gate checklist, checked against the vectors (t1.json, s1.json, reject.json).
 
-Written from docs/PROTOCOL.md alone, without calling the Rust code: recomputes every TOTP
-value with hmac/hashlib, rebuilds every body and payload byte for byte with struct and
-base64, and checks the S1 signatures with the `cryptography` package's Ed25519.
+Written from docs/PROTOCOL.md alone, without calling the Rust code or reading anything it
+computed other than the vector files: recomputes every TOTP value with hmac/hashlib,
+rebuilds every body and payload byte for byte with struct and base64, checks the S1
+signatures with the `cryptography` package's Ed25519, and runs a gate of its own (§10:
+`Gate.scan`) over every gate vector, which must reach the vector's verdict, and over every
+positive vector, which it must admit.
 
 Run: python3 -m pytest tests/vectors -q   (requirements: tests/vectors/requirements.txt)
 """
@@ -28,7 +32,10 @@ HERE = Path(__file__).resolve().parent
 # PROTOCOL.md §8: domain-separation tags.
 CREDENTIAL_DOMAIN = b"tessera/v1/s1/credential\x00"
 STEP_DOMAIN = b"tessera/v1/s1/step\x00"
-RELEASE_DOMAIN = b"tessera/v1/release\x00"
+T1_RELEASE_DOMAIN = b"tessera/v2/t1/release\x00"
+S1_RELEASE_DOMAIN = b"tessera/v2/s1/release\x00"
+# PROTOCOL.md §5.1, §7.1, §13: revision 2.
+VERSION = 2
 
 HASHES = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 ALGORITHM_CODE = {"SHA1": 0, "SHA256": 1, "SHA512": 2}
@@ -62,8 +69,23 @@ def totp(algorithm, key, step, digits):
     return binary % 10**digits
 
 
-def release_mac(secret, ticket_id, step):
-    msg = RELEASE_DOMAIN + ticket_id + struct.pack(">Q", step)
+def t1_release_mac(secret, event_id, ticket_id, step):
+    """§6, T1: bound to the event, the ticket and the step."""
+    msg = T1_RELEASE_DOMAIN + struct.pack(">Q", event_id) + ticket_id + struct.pack(">Q", step)
+    assert len(msg) == 54
+    return hmac.new(secret, msg, hashlib.sha256).digest()[:8]
+
+
+def s1_release_mac(secret, event_id, ticket_id, step, credential):
+    """§6, S1: bound to the event, the ticket, the step and the exact credential bytes."""
+    msg = (
+        S1_RELEASE_DOMAIN
+        + struct.pack(">Q", event_id)
+        + ticket_id
+        + struct.pack(">Q", step)
+        + hashlib.sha256(credential).digest()
+    )
+    assert len(msg) == 86
     return hmac.new(secret, msg, hashlib.sha256).digest()[:8]
 
 
@@ -101,12 +123,12 @@ def t1_body(v):
         flags |= 0x04
     if release is not None:
         flags |= 0x08
-    body = struct.pack(">BBBB", 1, flags, digits, period) + ticket
+    body = struct.pack(">BBBB", VERSION, flags, digits, period) + ticket
     body += struct.pack(">QQI", v["event_id"], step, totp(v["algorithm"], bytes.fromhex(v["seed_hex"]), step, digits))
     if event_seed is not None:
         body += struct.pack(">I", totp(v["algorithm"], event_seed, step, digits))
     if release is not None:
-        body += release_mac(release, ticket, step)
+        body += t1_release_mac(release, v["event_id"], ticket, step)
     return body
 
 
@@ -115,7 +137,7 @@ def parse_t1(body):
     if len(body) < 40:
         raise ValueError("truncated")
     version, flags, digits, period = body[:4]
-    if version != 1 or flags & 0xF0 or flags & 0x03 == 3:
+    if version != VERSION or flags & 0xF0 or flags & 0x03 == 3:
         raise ValueError("version/flags")
     if not 6 <= digits <= 9 or not 5 <= period <= 60:
         raise ValueError("digits/period")
@@ -140,6 +162,8 @@ def parse_t1(body):
         pos += 4
     if flags & 0x08:
         out["release_mac_hex"] = body[pos : pos + 8].hex()
+        pos += 8
+    assert pos == len(body)
     for c in (out["totp"], out["event_totp"]):
         if c is not None and c >= 10**digits:
             raise ValueError("code range")
@@ -196,7 +220,9 @@ def test_t1_vector(v):
     if release is None:
         assert v["release_mac_hex"] is None
     else:
-        assert release_mac(release, ticket, step).hex() == v["release_mac_hex"]
+        assert t1_release_mac(release, v["event_id"], ticket, step).hex() == v["release_mac_hex"]
+        # Bound to the event: the same secret, ticket and step in another event differ.
+        assert t1_release_mac(release, v["event_id"] ^ 1, ticket, step).hex() != v["release_mac_hex"]
 
     body = t1_body(v)
     assert body.hex() == v["body_hex"]
@@ -221,7 +247,8 @@ def test_t1_parser_rejects_malformed_bodies():
     bad = [
         body + b"\x00",
         body[:-1],
-        b"\x02" + body[1:],
+        b"\x01" + body[1:],  # revision 1 (§13)
+        b"\x03" + body[1:],
         body[:1] + bytes([body[1] | 0x10]) + body[2:],
         body[:1] + bytes([body[1] | 0x03]) + body[2:],
         body[:2] + b"\x05" + body[3:],
@@ -272,7 +299,7 @@ def credential_bytes(v):
     assert v["valid_until"] > v["reveal_opens_at"] and 5 <= v["period"] <= 60
     flags = (1 if v["strict_jit"] else 0) | (2 if v["reentry"] else 0) | (4 if v["personalised"] else 0)
     return (
-        struct.pack(">BI", 1, v["key_id"])
+        struct.pack(">BI", VERSION, v["key_id"])
         + bytes.fromhex(v["ticket_id_hex"])
         + struct.pack(">QqqBB", v["event_id"], v["reveal_opens_at"], v["valid_until"], v["period"], flags)
         + bytes.fromhex(v["device_public_key_hex"])
@@ -305,7 +332,7 @@ def test_s1_vector(v):
     ticket = bytes.fromhex(v["ticket_id_hex"])
     release = hexopt(v, "release_secret_hex")
     assert (release is not None) == v["strict_jit"]
-    mac = None if release is None else release_mac(release, ticket, step)
+    mac = None if release is None else s1_release_mac(release, v["event_id"], ticket, step, cred)
     assert (None if mac is None else mac.hex()) == v["release_mac_hex"]
     frame_flags = b"\x00" if mac is None else b"\x01"
     digest = hashlib.sha256(cred).digest()
@@ -339,3 +366,442 @@ def test_s1_offsets_match_the_table():
     assert body[152 + n] == 1
     assert body[153 + n : 161 + n].hex() == v["release_mac_hex"]
     assert body[161 + n :].hex() == v["device_sig_hex"]
+
+
+# --- The gate (§10) -----------------------------------------------------------------------
+#
+# Written from PROTOCOL.md §10 alone: the checklist, in order, first failure wins.
+
+GATE = json.loads((HERE / "reject.json").read_text(encoding="utf-8"))
+REASONS = {
+    "malformed",
+    "wrong_event",
+    "unknown_key",
+    "bad_signature",
+    "wrong_device",
+    "not_released",
+    "not_yet_valid",
+    "expired",
+    "stale",
+    "revoked",
+    "replay",
+    "already_admitted",
+}
+BUNDLE_ALGORITHMS = {"Sha1": "SHA1", "Sha256": "SHA256", "Sha512": "SHA512"}
+
+
+class Refused(Exception):
+    def __init__(self, reason):
+        assert reason in REASONS, reason
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Cursor:
+    """Reads fields off a body; running short is malformed (§9 rule 6)."""
+
+    def __init__(self, body):
+        self.body, self.pos = body, 0
+
+    def take(self, n):
+        if self.pos + n > len(self.body):
+            raise Refused("malformed")
+        out = self.body[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self):
+        return self.take(1)[0]
+
+    def u32(self):
+        return struct.unpack(">I", self.take(4))[0]
+
+    def u64(self):
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def i64(self):
+        return struct.unpack(">q", self.take(8))[0]
+
+    def end(self):
+        if self.pos != len(self.body):
+            raise Refused("malformed")
+
+
+def decode_payload(data):
+    """§3, §9, §10.1: the payload bytes exactly -> (prefix, body). Nothing is trimmed."""
+    prefix, text = data[:3], data[3:]
+    if prefix not in (b"T1:", b"S1:"):
+        raise Refused("malformed")
+    if len(text) > 1639:
+        raise Refused("malformed")
+    if not re.fullmatch(rb"[A-Z2-7]*", text) or len(text) % 8 in (1, 3, 6):
+        raise Refused("malformed")
+    body = base64.b32decode(text + b"=" * (-len(text) % 8))
+    if base64.b32encode(body).rstrip(b"=") != text:  # non-zero unused bits
+        raise Refused("malformed")
+    return prefix, body
+
+
+def gate_parse_t1(body):
+    """§5 and §9 rule 4 and 6."""
+    c = Cursor(body)
+    version, flags, digits, period = c.u8(), c.u8(), c.u8(), c.u8()
+    if version != VERSION or flags & 0xF0 or flags & 0x03 == 3:
+        raise Refused("malformed")
+    if not 6 <= digits <= 9 or not 5 <= period <= 60:
+        raise Refused("malformed")
+    code = {
+        "algorithm": ["SHA1", "SHA256", "SHA512"][flags & 0x03],
+        "digits": digits,
+        "period": period,
+        "ticket": c.take(16),
+        "event": c.u64(),
+        "step": c.u64(),
+        "totp": c.u32(),
+    }
+    code["event_totp"] = c.u32() if flags & 0x04 else None
+    code["mac"] = c.take(8) if flags & 0x08 else None
+    c.end()
+    for value in (code["totp"], code["event_totp"]):
+        if value is not None and value >= 10**digits:
+            raise Refused("malformed")
+    return code
+
+
+def gate_parse_s1(body):
+    """§7.1, §7.3 and §9 rules 5 and 6."""
+    c = Cursor(body)
+    if c.u8() != VERSION:
+        raise Refused("malformed")
+    code = {"key_id": c.u32(), "ticket": c.take(16), "event": c.u64()}
+    code["reveal_opens_at"], code["valid_until"] = c.i64(), c.i64()
+    if code["valid_until"] <= code["reveal_opens_at"]:
+        raise Refused("malformed")
+    code["period"], flags = c.u8(), c.u8()
+    if not 5 <= code["period"] <= 60 or flags & 0xF8:
+        raise Refused("malformed")
+    code["strict_jit"], code["reentry"] = bool(flags & 1), bool(flags & 2)
+    code["device_public_key"] = c.take(32)
+    seat_len = c.u8()
+    if seat_len > 64:
+        raise Refused("malformed")
+    try:
+        code["seat"] = c.take(seat_len).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("malformed") from None
+    code["credential"] = body[: c.pos]
+    code["issuer_sig"] = c.take(64)
+    code["step"] = c.u64()
+    frame_flags = c.u8()
+    if frame_flags not in (0, 1):
+        raise Refused("malformed")
+    code["frame_flags"] = frame_flags
+    code["mac"] = c.take(8) if frame_flags == 1 else None
+    code["device_sig"] = c.take(64)
+    c.end()
+    return code
+
+
+def hex_bytes(text, size=None):
+    if not isinstance(text, str) or not re.fullmatch(r"(?:[0-9a-fA-F]{2})*", text):
+        raise ValueError("not hex")
+    out = bytes.fromhex(text)
+    if size is not None and len(out) != size:
+        raise ValueError("wrong length")
+    return out
+
+
+def integer(value, low, high):
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError("not an integer in range")
+    return value
+
+
+def decimal_key(text, high):
+    if not re.fullmatch(r"[0-9]+", text):
+        raise ValueError("not a decimal key")
+    return integer(int(text), 0, high)
+
+
+class Bundle:
+    """§10.2: reads and validates the bundle JSON; raises ValueError for a bad bundle."""
+
+    def __init__(self, j):
+        try:
+            self.load(j)
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"bundle: {e!r}") from None
+
+    def load(self, j):
+        self.event = integer(j["event"], 0, 2**64 - 1)
+        self.period = integer(j["period_secs"], 5, 60)
+        self.valid_from = integer(j["valid_from"], -(2**63), 2**63 - 1)
+        self.valid_until = integer(j["valid_until"], -(2**63), 2**63 - 1)
+        if self.valid_until <= self.valid_from:
+            raise ValueError("window")
+        self.issuer_keys = {decimal_key(k, 2**32 - 1): hex_bytes(v, 32) for k, v in j["issuer_keys"].items()}
+        if not all(acceptable_key(k) for k in self.issuer_keys.values()):
+            raise ValueError("issuer key breaks §7.6 rule 1")
+        self.revoked = {hex_bytes(t, 16) for t in j.get("revoked", [])}
+        self.revoked_credentials = {hex_bytes(d, 32) for d in j.get("revoked_credentials", [])}
+        self.reentry = j.get("reentry", "FollowCredential")
+        if self.reentry not in ("Deny", "Allow", "FollowCredential"):
+            raise ValueError("reentry")
+        self.holder_names = {hex_bytes(t, 16): n for t, n in j.get("holder_names", {}).items()}
+        self.seats = {hex_bytes(t, 16): s for t, s in j.get("seats", {}).items()}
+        secrets = {decimal_key(e, 2**64 - 1): hex_bytes(s) for e, s in j.get("release_secrets", {}).items()}
+        if any(not s for s in secrets.values()):
+            raise ValueError("empty release secret")
+        # Only the entry for this bundle's event is ever used.
+        self.release_secret = secrets.get(self.event)
+        t1 = j.get("t1")
+        self.t1 = None
+        if t1 is not None:
+            seeds = {hex_bytes(t, 16): hex_bytes(s) for t, s in t1["ticket_seeds"].items()}
+            event_seed = None if t1.get("event_seed") is None else hex_bytes(t1["event_seed"])
+            integer(t1["digits"], 6, 9)
+            if any(not s for s in seeds.values()) or event_seed == b"":
+                raise ValueError("empty seed")
+            self.t1 = {
+                "algorithm": BUNDLE_ALGORITHMS[t1["algorithm"]],
+                "digits": t1["digits"],
+                "event_seed": event_seed,
+                "seeds": seeds,
+            }
+
+
+# §7.6: which Ed25519 keys and signatures verify.
+ED25519_P = 2**255 - 19
+ED25519_L = 2**252 + 27742317777372353535851937790883648493
+SMALL_ORDER_Y = {
+    bytes.fromhex(h)
+    for h in (
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+        "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    )
+}
+
+
+def small_order(point):
+    return point[:31] + bytes([point[31] & 0x7F]) in SMALL_ORDER_Y
+
+
+def acceptable_key(key):
+    """§7.6 rule 1."""
+    if len(key) != 32:
+        return False
+    y = int.from_bytes(key, "little") & ~(1 << 255)
+    return y < ED25519_P and not small_order(key)
+
+
+def gate_verifies(public, sig, msg):
+    """§7.6 rules 1-4."""
+    return (
+        acceptable_key(public)
+        and len(sig) == 64
+        and int.from_bytes(sig[32:], "little") < ED25519_L
+        and not small_order(sig[:32])
+        and verifies(public, sig, msg)
+    )
+
+
+def ct_equal_int(a, b):
+    return hmac.compare_digest(a.to_bytes(8, "big"), b.to_bytes(8, "big"))
+
+
+class Gate:
+    """A gate for one bundle, with its state (§10.3)."""
+
+    def __init__(self, bundle_json):
+        self.bundle = Bundle(bundle_json)
+        self.seen = set()
+        self.admitted = set()
+
+    def window(self, now_ms, from_s, until_s):
+        if now_ms < from_s * 1000:
+            raise Refused("not_yet_valid")
+        if now_ms >= until_s * 1000:
+            raise Refused("expired")
+
+    def fresh(self, step, now_ms):
+        gate_step = max(now_ms, 0) // (self.bundle.period * 1000)
+        if abs(step - gate_step) > 1:
+            raise Refused("stale")
+
+    def check_t1(self, c, now_ms):
+        """§10.4 T1.2-T1.8; returns (seat, re-entry allowed)."""
+        b = self.bundle
+        if c["event"] != b.event or c["period"] != b.period:  # T1.2
+            raise Refused("wrong_event")
+        if b.t1 is None or c["ticket"] not in b.t1["seeds"]:  # T1.3
+            raise Refused("unknown_key")
+        t1, step = b.t1, c["step"]
+        ok = c["algorithm"] == t1["algorithm"] and c["digits"] == t1["digits"]  # T1.4
+        ok &= ct_equal_int(totp(t1["algorithm"], t1["seeds"][c["ticket"]], step, t1["digits"]), c["totp"])
+        if t1["event_seed"] is None:
+            ok &= c["event_totp"] is None
+        else:
+            want = totp(t1["algorithm"], t1["event_seed"], step, t1["digits"])
+            ok &= c["event_totp"] is not None and ct_equal_int(want, c["event_totp"])
+        ok &= b.release_secret is not None or c["mac"] is None
+        if not ok:
+            raise Refused("bad_signature")
+        if b.release_secret is not None:  # T1.5
+            want = t1_release_mac(b.release_secret, c["event"], c["ticket"], step)
+            if c["mac"] is None or not hmac.compare_digest(want, c["mac"]):
+                raise Refused("not_released")
+        self.window(now_ms, b.valid_from, b.valid_until)  # T1.6
+        self.fresh(step, now_ms)  # T1.7
+        if c["ticket"] in b.revoked:  # T1.8
+            raise Refused("revoked")
+        return b.seats.get(c["ticket"]), b.reentry == "Allow"
+
+    def check_s1(self, c, now_ms):
+        """§10.5 S1.2-S1.9; returns (seat, re-entry allowed)."""
+        b = self.bundle
+        if c["event"] != b.event or c["period"] != b.period:  # S1.2
+            raise Refused("wrong_event")
+        if c["key_id"] not in b.issuer_keys:  # S1.3
+            raise Refused("unknown_key")
+        issuer_key = b.issuer_keys[c["key_id"]]
+        if not gate_verifies(issuer_key, c["issuer_sig"], CREDENTIAL_DOMAIN + c["credential"]):
+            raise Refused("bad_signature")  # S1.4
+        if not acceptable_key(c["device_public_key"]):
+            raise Refused("bad_signature")  # S1.4: a key nobody holds binds nothing
+        digest = hashlib.sha256(c["credential"]).digest()
+        msg = STEP_DOMAIN + digest + struct.pack(">Q", c["step"]) + bytes([c["frame_flags"]]) + (c["mac"] or b"")
+        if not gate_verifies(c["device_public_key"], c["device_sig"], msg):  # S1.5
+            raise Refused("wrong_device")
+        if c["strict_jit"] or b.release_secret is not None:  # S1.6
+            if b.release_secret is None or c["mac"] is None:
+                raise Refused("not_released")
+            want = s1_release_mac(b.release_secret, c["event"], c["ticket"], c["step"], c["credential"])
+            if not hmac.compare_digest(want, c["mac"]):
+                raise Refused("not_released")
+        from_s = max(b.valid_from, c["reveal_opens_at"])  # S1.7
+        until_s = min(b.valid_until, c["valid_until"])
+        self.window(now_ms, from_s, until_s)
+        self.fresh(c["step"], now_ms)  # S1.8
+        if c["ticket"] in b.revoked or digest in b.revoked_credentials:  # S1.9
+            raise Refused("revoked")
+        reentry = {"Allow": True, "Deny": False, "FollowCredential": c["reentry"]}[b.reentry]
+        seat = c["seat"] if c["seat"] else b.seats.get(c["ticket"])
+        return seat, reentry
+
+    def scan(self, payload, now_ms):
+        """Judges payload bytes at now_ms: ("admit", seat, holder name) or (reason, None, None)."""
+        try:
+            prefix, body = decode_payload(payload)  # T1.1 / S1.1
+            code = gate_parse_t1(body) if prefix == b"T1:" else gate_parse_s1(body)
+            check = self.check_t1 if prefix == b"T1:" else self.check_s1
+            seat, reentry = check(code, now_ms)
+        except Refused as r:
+            return r.reason, None, None
+        key = (code["ticket"], code["step"])
+        if key in self.seen:  # T1.9 / S1.10
+            verdict = ("replay", None, None)
+        elif code["ticket"] in self.admitted and not reentry:  # T1.10 / S1.11
+            verdict = ("already_admitted", None, None)
+        else:
+            verdict = ("admit", seat, self.bundle.holder_names.get(code["ticket"]))
+        self.seen.add(key)  # §10.6
+        if verdict[0] == "admit":
+            self.admitted.add(code["ticket"])
+        return verdict
+
+
+def scanner_layer(raw):
+    """§10.1: the one place a single trailing line terminator may be removed."""
+    for end in (b"\r\n", b"\n", b"\r"):
+        if raw.endswith(end):
+            return raw[: -len(end)]
+    return raw
+
+
+def run_gate_vector(v):
+    gate = Gate(GATE["bundles"][v["bundle"]])
+    for i, p in enumerate(v["prior"]):
+        got = gate.scan(p["payload"].encode("utf-8"), p["now_ms"])[0]
+        assert got == p["expect"], f"prior scan {i}: {got}"
+    payload = bytes.fromhex(v["payload_hex"]) if "payload_hex" in v else v["payload"].encode("utf-8")
+    return gate.scan(payload, v["now_ms"])
+
+
+@pytest.mark.parametrize("v", GATE["vectors"], ids=ids(GATE["vectors"]))
+def test_gate_reject_vector(v):
+    assert v["reason"] in REASONS
+    assert run_gate_vector(v) == (v["reason"], None, None), v["rule"]
+
+
+@pytest.mark.parametrize("v", GATE["admit"], ids=ids(GATE["admit"]))
+def test_gate_admit_control(v):
+    assert run_gate_vector(v) == ("admit", v["seat"], v["holder_name"])
+
+
+def test_gate_vectors_cover_every_reason_and_rule():
+    assert {v["reason"] for v in GATE["vectors"]} == REASONS
+    rules = {v["rule"].split()[0] for v in GATE["vectors"]}
+    assert {f"T1.{n}" for n in range(1, 11)} <= rules
+    assert {f"S1.{n}" for n in range(1, 12)} <= rules
+
+
+@pytest.mark.parametrize("v", GATE["invalid_bundles"], ids=ids(GATE["invalid_bundles"]))
+def test_gate_invalid_bundle_is_refused(v):
+    with pytest.raises(ValueError):
+        Bundle(v["bundle"])
+
+
+def test_gate_bundles_are_valid_and_s1_bundles_hold_no_seeds():
+    for name, j in GATE["bundles"].items():
+        b = Bundle(j)
+        assert (b.t1 is not None) == name.startswith("t1"), name
+
+
+def t1_bundle_for(v):
+    t = v["unix_time"]
+    return {
+        "event": v["event_id"],
+        "period_secs": v["period"],
+        "valid_from": t - 1,
+        "valid_until": t + 1,
+        "issuer_keys": {},
+        "release_secrets": {} if v["release_secret_hex"] is None else {str(v["event_id"]): v["release_secret_hex"]},
+        "t1": {
+            "algorithm": {"SHA1": "Sha1", "SHA256": "Sha256", "SHA512": "Sha512"}[v["algorithm"]],
+            "digits": v["digits"],
+            "event_seed": v["event_seed_hex"],
+            "ticket_seeds": {v["ticket_id_hex"]: v["seed_hex"]},
+        },
+    }
+
+
+def s1_bundle_for(v):
+    return {
+        "event": v["event_id"],
+        "period_secs": v["period"],
+        "valid_from": v["reveal_opens_at"],
+        "valid_until": v["valid_until"],
+        "issuer_keys": {str(v["key_id"]): v["issuer_public_key_hex"]},
+        "release_secrets": {} if v["release_secret_hex"] is None else {str(v["event_id"]): v["release_secret_hex"]},
+    }
+
+
+@pytest.mark.parametrize("v", T1 + S1, ids=ids(T1 + S1))
+def test_positive_vectors_are_admitted_by_the_gate(v):
+    bundle = t1_bundle_for(v) if v["payload"].startswith("T1:") else s1_bundle_for(v)
+    gate = Gate(bundle)
+    payload = v["payload"].encode("ascii")
+    now_ms = v["unix_time"] * 1000
+    assert gate.scan(payload, now_ms)[0] == "admit"
+    assert gate.scan(payload, now_ms)[0] == "replay"
+    # §10.1: the checklist takes the payload exactly; only the scanner layer drops one
+    # trailing line terminator.
+    assert Gate(bundle).scan(payload + b"\r\n", now_ms)[0] == "malformed"
+    for end in (b"\r\n", b"\n", b"\r"):
+        assert Gate(bundle).scan(scanner_layer(payload + end), now_ms)[0] == "admit"
+    assert Gate(bundle).scan(scanner_layer(payload + b"\n\n"), now_ms)[0] == "malformed"

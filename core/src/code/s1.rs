@@ -5,17 +5,18 @@
 //! only the issuer's public keys. Layouts are in docs/PROTOCOL.md §S1.
 
 use ring::digest::{SHA256, digest};
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 
-use super::release::{MAC_LEN, release_mac};
+use super::release::{MAC_LEN, ReleaseContext, release_mac};
 use super::{ParseError, Reader, encode_body};
 use crate::ids::{EventId, TicketId};
 use crate::policy::{MAX_PERIOD_SECS, MIN_PERIOD_SECS};
 
 /// Text before the base32 body of an S1 payload.
 pub const PREFIX: &str = "S1:";
-/// Credential and frame format version.
-pub const VERSION: u8 = 1;
+/// Credential and frame format version: 2 since protocol revision 2 (release MAC bound to
+/// the event and the credential); version 1 is refused as malformed (docs/PROTOCOL.md §13).
+pub const VERSION: u8 = 2;
 /// Longest seat label, in UTF-8 bytes.
 pub const MAX_SEAT_LEN: usize = 64;
 /// Ed25519 signature length.
@@ -147,8 +148,15 @@ impl Credential {
         })
     }
 
-    /// Signs the credential with an issuer key (level 1).
+    /// Signs the credential with an issuer key (level 1). Refuses a device key that is
+    /// non-canonical or of small order: nobody holds its private key, so anybody could
+    /// sign the ticket's codes (`crate::ed25519`).
     pub fn sign(&self, issuer: &Ed25519KeyPair) -> Result<SignedCredential, CredentialError> {
+        if crate::ed25519::check_public_key(&self.device_public_key).is_err() {
+            return Err(CredentialError::Invalid(
+                "device key of small order or non-canonical",
+            ));
+        }
         let bytes = self.to_bytes()?;
         let mut msg = Vec::with_capacity(CREDENTIAL_DOMAIN.len() + bytes.len());
         msg.extend_from_slice(CREDENTIAL_DOMAIN);
@@ -205,14 +213,24 @@ impl SignedCredential {
         v
     }
 
-    /// Whether the issuer signature verifies under `issuer_public_key`.
+    /// Whether the issuer signature verifies under `issuer_public_key` and the credential
+    /// binds a usable device key: one of small order or non-canonical belongs to nobody
+    /// (anybody can sign its steps), so such a credential is no credential, whoever signed it.
     pub fn verify(&self, issuer_public_key: &[u8]) -> bool {
         let mut msg = Vec::with_capacity(CREDENTIAL_DOMAIN.len() + self.bytes.len());
         msg.extend_from_slice(CREDENTIAL_DOMAIN);
         msg.extend_from_slice(&self.bytes);
-        UnparsedPublicKey::new(&ED25519, issuer_public_key)
-            .verify(&msg, &self.issuer_sig)
-            .is_ok()
+        crate::ed25519::check_public_key(&self.credential.device_public_key).is_ok()
+            && crate::ed25519::verify(issuer_public_key, &msg, &self.issuer_sig)
+    }
+
+    /// What a release MAC of this credential's frames is bound to (besides the step).
+    pub fn release_context(&self) -> ReleaseContext {
+        ReleaseContext::S1 {
+            event: self.credential.event,
+            ticket: self.credential.ticket,
+            credential_digest: self.digest(),
+        }
     }
 
     /// SHA-256 of the credential bytes: what the device signs each step.
@@ -264,7 +282,7 @@ impl S1Code {
         step: u64,
         release_secret: Option<&[u8]>,
     ) -> Self {
-        let release_mac = release_secret.map(|r| release_mac(r, &signed.credential.ticket, step));
+        let release_mac = release_secret.map(|r| release_mac(r, &signed.release_context(), step));
         let msg = Self::device_message(&signed.digest(), step, release_mac.as_ref());
         let mut device_sig = [0u8; SIG_LEN];
         device_sig.copy_from_slice(device.sign(&msg).as_ref());
@@ -279,9 +297,11 @@ impl S1Code {
     /// Whether the device signature verifies under the credential's device key.
     pub fn verify_device(&self) -> bool {
         let msg = Self::device_message(&self.signed.digest(), self.step, self.release_mac.as_ref());
-        UnparsedPublicKey::new(&ED25519, &self.signed.credential.device_public_key)
-            .verify(&msg, &self.device_sig)
-            .is_ok()
+        crate::ed25519::verify(
+            &self.signed.credential.device_public_key,
+            &msg,
+            &self.device_sig,
+        )
     }
 
     /// The body bytes.
@@ -386,7 +406,7 @@ mod tests {
         let mut longer = b.clone();
         longer.push(1);
         assert!(S1Code::from_bytes(&longer).is_err());
-        for (i, v) in [(0usize, 2u8), (45, 4), (46, 0x08), (79, 65)] {
+        for (i, v) in [(0usize, 1u8), (0, 3), (45, 4), (46, 0x08), (79, 65)] {
             let mut m = b.clone();
             m[i] = v;
             assert!(S1Code::from_bytes(&m).is_err(), "byte {i} = {v}");

@@ -1,11 +1,11 @@
 //! T1: the shared-secret rotating code (RFC 6238 TOTP plus the ticket reference and step).
 //!
 //! Body layout (docs/PROTOCOL.md §T1), all integers big-endian:
-//! `version=1 ‖ flags ‖ digits ‖ period ‖ ticket id (16) ‖ event id (u64) ‖ step (u64) ‖
+//! `version=2 ‖ flags ‖ digits ‖ period ‖ ticket id (16) ‖ event id (u64) ‖ step (u64) ‖
 //! ticket TOTP (u32) ‖ [event TOTP (u32)] ‖ [release MAC (8)]`.
 //! QR text: `"T1:" ‖ base32(body)` (RFC 4648 alphabet, upper case, no padding).
 
-use super::release::{MAC_LEN, release_mac};
+use super::release::{MAC_LEN, ReleaseContext, release_mac};
 use super::totp::hotp;
 use super::{ParseError, Reader, encode_body};
 use crate::ids::{EventId, TicketId};
@@ -13,8 +13,9 @@ use crate::policy::{MAX_PERIOD_SECS, MIN_PERIOD_SECS, TotpAlgorithm};
 
 /// Text before the base32 body of a T1 payload.
 pub const PREFIX: &str = "T1:";
-/// Body format version.
-pub const VERSION: u8 = 1;
+/// Body format version: 2 since protocol revision 2 (release MAC bound to the event);
+/// version 1 is refused as malformed (docs/PROTOCOL.md §13).
+pub const VERSION: u8 = 2;
 
 const FLAG_EVENT_CODE: u8 = 0b0100;
 const FLAG_RELEASE_MAC: u8 = 0b1000;
@@ -76,8 +77,19 @@ impl T1Code {
             step,
             ticket_code: hotp(p.algorithm, p.ticket_seed, step, p.digits),
             event_code: p.event_seed.map(|s| hotp(p.algorithm, s, step, p.digits)),
-            release_mac: p.release_secret.map(|r| release_mac(r, &p.ticket, step)),
+            release_mac: p
+                .release_secret
+                .map(|r| release_mac(r, &Self::context(p.event, p.ticket), step)),
         }
+    }
+
+    /// What this code's release MAC is bound to (besides the step).
+    pub fn release_context(&self) -> ReleaseContext {
+        Self::context(self.event, self.ticket)
+    }
+
+    fn context(event: EventId, ticket: TicketId) -> ReleaseContext {
+        ReleaseContext::T1 { event, ticket }
     }
 
     /// The body bytes (without prefix and base32).
@@ -217,7 +229,8 @@ mod tests {
     fn out_of_range_fields_are_rejected() {
         let b = T1Code::generate(&params(), 9).to_bytes();
         for (i, v) in [
-            (0, 2u8),
+            (0, 1u8),
+            (0, 3),
             (1, 0x10),
             (1, 0x03),
             (2, 5),

@@ -132,13 +132,21 @@ impl Store {
     /// version). Time rows and verifications are dropped: the next sync brings them
     /// again, signed. Events, tickets and release secrets stay untagged, so they read as
     /// damaged until the next sync rewrites them.
-    pub fn adopt_untagged(&self, adopted_meta: &[&str], dropped_meta: &[&str]) -> Result<(), StoreError> {
+    pub fn adopt_untagged(
+        &self,
+        adopted_meta: &[&str],
+        dropped_meta: &[&str],
+    ) -> Result<(), StoreError> {
         let key = self.key()?;
         let mut c = self.conn();
         let tx = c.transaction()?;
         for k in adopted_meta {
             let v: Option<Vec<u8>> = tx
-                .query_row("SELECT value FROM meta WHERE key = ?1 AND mac IS NULL", [k], |r| r.get(0))
+                .query_row(
+                    "SELECT value FROM meta WHERE key = ?1 AND mac IS NULL",
+                    [k],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if let Some(v) = v {
                 let mac = key.tag("meta", &[Field::Text(k), Field::Blob(&v)]);
@@ -217,7 +225,11 @@ impl Store {
         let mut bad = Vec::new();
         let mut st = c.prepare_cached("SELECT key, value, mac FROM meta ORDER BY key")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
         })?;
         for row in rows {
             let (k, v, mac) = row?;
@@ -228,13 +240,23 @@ impl Store {
                 });
             }
         }
-        let mut st = c.prepare_cached("SELECT event_id, version, sealed, mac FROM release_secrets")?;
+        let mut st =
+            c.prepare_cached("SELECT event_id, version, sealed, mac FROM release_secrets")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Option<Vec<u8>>>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
         })?;
         for row in rows {
             let (e, version, sealed, mac) = row?;
-            if !row_key.verifies("release_secrets", &release_fields(e, version, &sealed), mac.as_deref()) {
+            if !row_key.verifies(
+                "release_secrets",
+                &release_fields(e, version, &sealed),
+                mac.as_deref(),
+            ) {
                 bad.push(DamagedRow {
                     ticket: None,
                     reason: format!("release secret of event {}", e as u64),
@@ -243,11 +265,19 @@ impl Store {
         }
         let mut st = c.prepare_cached("SELECT kind, verified_at_ms, mac FROM verifications")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
         })?;
         for row in rows {
             let (kind, at, mac) = row?;
-            if !row_key.verifies("verifications", &[Field::Text(&kind), Field::Int(at)], mac.as_deref()) {
+            if !row_key.verifies(
+                "verifications",
+                &[Field::Text(&kind), Field::Int(at)],
+                mac.as_deref(),
+            ) {
                 bad.push(DamagedRow {
                     ticket: None,
                     reason: "verification row".into(),
@@ -294,7 +324,11 @@ impl Store {
         let mut st =
             c.prepare_cached("SELECT event_id, policy, mac FROM events ORDER BY event_id")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<Vec<u8>>>(2)?,
+            ))
         })?;
         let (mut ok, mut bad) = (Vec::new(), Vec::new());
         for row in rows {
@@ -391,7 +425,9 @@ impl Store {
             ) {
                 Ok(StoredRelease { version, sealed })
             } else {
-                Err(StoreError::Corrupt(format!("release secret of event {event}")))
+                Err(StoreError::Corrupt(format!(
+                    "release secret of event {event}"
+                )))
             }
         })
         .transpose()
@@ -572,15 +608,27 @@ fn write_release(
 }
 
 /// The verification rows whose tag verifies: (kind, time).
-fn tagged_verifications(c: &Connection, row_key: &RowKey) -> Result<Vec<(String, i64)>, StoreError> {
-    let mut st = c.prepare_cached("SELECT kind, verified_at_ms, mac FROM verifications ORDER BY kind")?;
+fn tagged_verifications(
+    c: &Connection,
+    row_key: &RowKey,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let mut st =
+        c.prepare_cached("SELECT kind, verified_at_ms, mac FROM verifications ORDER BY kind")?;
     let rows = st.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<Vec<u8>>>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<Vec<u8>>>(2)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
         let (kind, at, mac) = row?;
-        if row_key.verifies("verifications", &[Field::Text(&kind), Field::Int(at)], mac.as_deref()) {
+        if row_key.verifies(
+            "verifications",
+            &[Field::Text(&kind), Field::Int(at)],
+            mac.as_deref(),
+        ) {
             out.push((kind, at));
         }
     }
@@ -596,7 +644,10 @@ fn put_verified(
     at_ms: i64,
 ) -> Result<(), StoreError> {
     let kind = verification_name(v);
-    if tagged_verifications(tx, row_key)?.iter().any(|(k, _)| k == kind) {
+    if tagged_verifications(tx, row_key)?
+        .iter()
+        .any(|(k, _)| k == kind)
+    {
         return Ok(());
     }
     let mac = row_key.tag("verifications", &[Field::Text(kind), Field::Int(at_ms)]);

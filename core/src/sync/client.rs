@@ -160,6 +160,8 @@ struct Call<'a> {
     path: &'a str,
     body: Option<Vec<u8>>,
     signer: Option<&'a Wallet>,
+    /// The `Idempotency-Key` header, for calls that create something (docs/API.md).
+    idempotency_key: Option<String>,
 }
 
 /// The async client for one issuer. Cheap to clone (connections are pooled and shared).
@@ -243,6 +245,7 @@ impl IssuerClient {
             path: &path,
             body: None,
             signer: None,
+            idempotency_key: None,
         };
         self.retrying(|| self.json(&call)).await
     }
@@ -327,6 +330,7 @@ impl IssuerClient {
             path: "/v1/attendee/sync",
             body: Some(body),
             signer: Some(wallet),
+            idempotency_key: None,
         };
         let response: SyncResponse = self.json(&call).await?;
         let mut server_pub = [0u8; 32];
@@ -343,6 +347,12 @@ impl IssuerClient {
     }
 
     /// `POST /v1/attendee/tickets/{id}/transfer`: hands the ticket to `to_email`.
+    ///
+    /// Sent once, with an `Idempotency-Key` derived from this device, the ticket, its
+    /// version and the address: asking again after a lost answer gets the first transfer
+    /// back instead of a refusal for a ticket this device no longer holds. A later
+    /// transfer of the same ticket (back on this device, so at a higher version) is a
+    /// new request.
     pub async fn transfer(
         &self,
         wallet: &Wallet,
@@ -353,7 +363,20 @@ impl IssuerClient {
             to_email: to_email.to_owned(),
         };
         let path = format!("/v1/attendee/tickets/{ticket}/transfer");
-        self.post(wallet, &path, &body).await
+        let version = wallet.ticket(ticket).map_or(0, |t| t.ticket.version);
+        let call = Call {
+            method: Method::POST,
+            path: &path,
+            body: Some(to_json(&body)?),
+            signer: Some(wallet),
+            idempotency_key: Some(transfer_key(
+                &wallet.device_public_key(),
+                ticket,
+                version,
+                to_email,
+            )),
+        };
+        self.json(&call).await
     }
 
     /// `POST /v1/attendee/transfers/{id}/accept`: takes a ticket sent to this account.
@@ -396,6 +419,7 @@ impl IssuerClient {
             path,
             body: Some(to_json(body)?),
             signer: Some(wallet),
+            idempotency_key: None,
         };
         self.json(&call).await
     }
@@ -475,6 +499,9 @@ impl IssuerClient {
                 req = req.header(name, value);
             }
         }
+        if let Some(key) = &call.idempotency_key {
+            req = req.header("idempotency-key", key.as_str());
+        }
         if call.body.is_some() {
             req = req.body(body);
         }
@@ -517,6 +544,17 @@ impl IssuerClient {
             (HEADER_SIGNATURE, hex::encode(sig)),
         ])
     }
+}
+
+/// The `Idempotency-Key` of a transfer: the same for the same transfer asked again.
+fn transfer_key(device: &[u8; 32], ticket: &TicketId, version: u32, to_email: &str) -> String {
+    let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+    h.update(b"tessera/v1/idempotency/transfer\0");
+    h.update(device);
+    h.update(&ticket.0);
+    h.update(&version.to_be_bytes());
+    h.update(to_email.as_bytes());
+    hex::encode(h.finish())
 }
 
 fn to_json<B: Serialize>(body: &B) -> Result<Vec<u8>, SyncError> {
@@ -711,6 +749,22 @@ mod tests {
         assert!(check_path_id("abc-DEF_123").is_ok());
         for bad in ["", "a/b", "..", "a?b", "a%2f", &"x".repeat(129)] {
             assert!(check_path_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_transfer_asked_again_carries_the_same_key_and_another_transfer_another() {
+        let (d, t) = ([1u8; 32], TicketId([2; 16]));
+        let k = transfer_key(&d, &t, 3, "kim@example.org");
+        assert_eq!(k, transfer_key(&d, &t, 3, "kim@example.org"));
+        assert_eq!(k.len(), 64);
+        for other in [
+            transfer_key(&[9; 32], &t, 3, "kim@example.org"),
+            transfer_key(&d, &TicketId([9; 16]), 3, "kim@example.org"),
+            transfer_key(&d, &t, 4, "kim@example.org"),
+            transfer_key(&d, &t, 3, "lee@example.org"),
+        ] {
+            assert_ne!(k, other);
         }
     }
 }

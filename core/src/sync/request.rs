@@ -6,7 +6,6 @@
 //! [`MAX_SKEW_MS`] of its clock and each nonce once, so a captured request cannot be replayed.
 
 use ring::digest::{SHA256, digest};
-use ring::signature::{ED25519, UnparsedPublicKey};
 
 /// Header carrying the device public key (64 hex).
 pub const HEADER_DEVICE: &str = "x-tessera-device";
@@ -68,6 +67,10 @@ pub enum RequestAuthError {
     /// The signature does not verify.
     #[error("bad request signature")]
     BadSignature,
+    /// The device public key is of small order or non-canonical: nobody holds its
+    /// private key, so its "signatures" prove nothing (`crate::ed25519`).
+    #[error("device public key of small order or non-canonical")]
+    WeakKey,
 }
 
 /// A verified request's device key and nonce (the caller checks the nonce is fresh).
@@ -99,13 +102,15 @@ pub fn verify(
         .timestamp
         .parse()
         .map_err(|_| RequestAuthError::Malformed)?;
+    // Refused for the key alone, before any signature: enrollment must never take one.
+    crate::ed25519::check_public_key(&device).map_err(|_| RequestAuthError::WeakKey)?;
     if (timestamp_ms.saturating_sub(now_ms)).abs() > MAX_SKEW_MS {
         return Err(RequestAuthError::Stale);
     }
     let msg = signing_message(method, path_and_query, timestamp_ms, &h.nonce, body);
-    UnparsedPublicKey::new(&ED25519, &device)
-        .verify(&msg, &sig)
-        .map_err(|_| RequestAuthError::BadSignature)?;
+    if !crate::ed25519::verify(&device, &msg, &sig) {
+        return Err(RequestAuthError::BadSignature);
+    }
     Ok(Verified {
         device,
         nonce,

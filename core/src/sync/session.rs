@@ -103,8 +103,8 @@ impl WalletSync {
         tokio::task::spawn_blocking(move || {
             wallet.apply_sync(&outcome.response, &outcome.key, &outcome.time_nonce)
         })
-            .await
-            .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?
+        .await
+        .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?
     }
 
     /// Every ticket in the wallet with its state now. Offline.
@@ -192,8 +192,8 @@ impl WalletSync {
     }
 
     /// Runs a device-signed call; when the issuer finds its timestamp stale (a wrong
-    /// device clock and no anchor yet), anchors time to the issuer's clock and tries once
-    /// more. Safe for every call: a stale request is refused before it does anything.
+    /// device clock and no anchor yet), corrects the request clock from the issuer's and
+    /// tries once more. Safe for every call: a stale request is refused before it does anything.
     async fn signed<T, F, Fut>(&self, call: F) -> Result<T, SyncError>
     where
         F: Fn() -> Fut,

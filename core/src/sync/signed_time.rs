@@ -67,9 +67,7 @@ pub fn verify_time(
     if server_time_ms <= 0 || server_time_ms > LATEST_SERVER_TIME_MS {
         return Err(SyncError::BadServerTime { server_time_ms });
     }
-    let key = trusted
-        .get(&proof.key_id)
-        .ok_or(SyncError::UnsignedTime)?;
+    let key = trusted.get(&proof.key_id).ok_or(SyncError::UnsignedTime)?;
     let mut sig = [0u8; 64];
     hex::decode_to_slice(&proof.signature, &mut sig).map_err(|_| SyncError::UnsignedTime)?;
     let msg = time_message(nonce, server_time_ms, proof.key_id);

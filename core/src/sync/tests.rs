@@ -13,9 +13,7 @@ use crate::store::{StoredRelease, StoredTicket};
 use crate::sync::api::{
     EnrollResponse, ProfileUpdate, SyncRequest, SyncResponse, TimeResponse, TransferResponse,
 };
-use crate::sync::apply::{
-    LATEST_SERVER_TIME_MS, MOVED_DEVICE_KEY,
-};
+use crate::sync::apply::{LATEST_SERVER_TIME_MS, MOVED_DEVICE_KEY};
 use crate::sync::client::{ClientOptions, IssuerClient};
 use crate::sync::error::SyncError;
 use crate::sync::request::{self, SignedHeaders};
@@ -57,7 +55,7 @@ fn sync_in_process(
     w: &Wallet,
     issuer: &FakeIssuer,
 ) -> Result<crate::sync::apply::SyncReport, SyncError> {
-    let (r, key, nonce) = issuer.exchange(&w);
+    let (r, key, nonce) = issuer.exchange(w);
     w.apply_sync(&r, &key, &nonce)
 }
 
@@ -100,7 +98,6 @@ fn a_valid_sync_installs_everything_and_anchors_time() {
         w.device_public_key()
     );
 }
-
 
 /// A broken or hostile variation of a good answer, and what it must be refused with.
 struct Case {
@@ -1002,7 +999,10 @@ async fn https_with_a_root_handed_in_by_the_app() {
         ..fast()
     };
     let c = IssuerClient::new(&url, trusting).unwrap();
-    assert_eq!(c.server_time(&[0; 32]).await.unwrap().server_time_ms, NOW_MS);
+    assert_eq!(
+        c.server_time(&[0; 32]).await.unwrap().server_time_ms,
+        NOW_MS
+    );
     // Without the app's root, the webpki roots alone do not trust a private CA.
     let c = IssuerClient::new(
         &url,
@@ -1043,11 +1043,18 @@ fn protected_parts(r: &SyncResponse) -> serde_json::Value {
         .iter()
         .map(|r| serde_json::json!([r["event_id"], r["version"], r["sealed"]]))
         .collect();
-    serde_json::json!([v["server_time_ms"], v["time_proof"], v["issuer_keys"], tickets, releases])
+    serde_json::json!([
+        v["server_time_ms"],
+        v["time_proof"],
+        v["issuer_keys"],
+        tickets,
+        releases
+    ])
 }
 
 /// Whether a value present in both differs. A flip in a field's *name* makes serde drop
-/// an optional field (it reads null): that is no change to a signed or sealed value.
+/// an optional field (it reads null), and a hex digit's case flip decodes to the same
+/// bytes: neither changes a signed or sealed value.
 fn value_changed(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     use serde_json::Value;
     match (a, b) {
@@ -1060,6 +1067,8 @@ fn value_changed(a: &serde_json::Value, b: &serde_json::Value) -> bool {
                 || x.iter()
                     .any(|(k, v)| y.get(k).is_none_or(|w| value_changed(v, w)))
         }
+        // Hex decodes either case to the same bytes.
+        (Value::String(x), Value::String(y)) => !x.eq_ignore_ascii_case(y),
         _ => a != b,
     }
 }
@@ -1106,10 +1115,74 @@ fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
             other_flips += 1;
         }
         if result.is_err() {
-            assert_eq!(snapshot(&w), before, "round {round}: a refusal changed the store");
+            assert_eq!(
+                snapshot(&w),
+                before,
+                "round {round}: a refusal changed the store"
+            );
         }
     }
     // The rounds exercised all three outcomes, so the assertions above were reached.
-    assert!(undecodable > 0 && protected_flips > 20 && other_flips > 0,
-        "{undecodable} undecodable, {protected_flips} protected, {other_flips} other");
+    assert!(
+        undecodable > 0 && protected_flips > 20 && other_flips > 0,
+        "{undecodable} undecodable, {protected_flips} protected, {other_flips} other"
+    );
+}
+
+/// A wallet file from before row tags and signed time, poisoned with a high-water mark a
+/// day ahead (what a fake "+1 day" server left behind then): once opened by this version
+/// it proves no time, draws nothing, and its next good sync restores everything.
+#[test]
+fn a_file_poisoned_before_signed_time_recovers_at_the_next_good_sync() {
+    let fx = Fx::new();
+    {
+        let w = fx.wallet();
+        let issuer = FakeIssuer::new(w.device_public_key(), 2);
+        sync_in_process(&w, &issuer).unwrap();
+        fx.open_window();
+        assert!(w.frame(&ticket_id(0)).is_ok());
+    }
+    // Back to schema 1: no tags, and a time a day ahead in the clear.
+    let path = fx.dir.path().join("wallet.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    for t in [
+        "meta",
+        "events",
+        "tickets",
+        "release_secrets",
+        "verifications",
+    ] {
+        c.execute_batch(&format!("ALTER TABLE {t} DROP COLUMN mac"))
+            .unwrap();
+    }
+    let day_ahead = (OPENS * 1000 + 86_400_000).to_be_bytes().to_vec();
+    c.execute(
+        "UPDATE meta SET value = ?1 WHERE key = 'high_water_ms'",
+        [day_ahead],
+    )
+    .unwrap();
+    c.pragma_update(None, "user_version", 1).unwrap();
+    drop(c);
+
+    fx.clock.reboot();
+    let w = fx.wallet();
+    let t = w.trusted_time();
+    assert!(!t.anchored);
+    assert!(
+        t.proven_ms < OPENS * 1000 + 60_000,
+        "the poisoned mark was dropped"
+    );
+    // Until the next sync the untagged tickets are damaged, never drawn.
+    assert!(w.frame(&ticket_id(0)).is_err());
+    assert!(!w.damaged_rows().unwrap().is_empty());
+    // The real issuer's signed clock and rows: everything back, time where it is.
+    let real = FakeIssuer {
+        server_time_ms: OPENS * 1000 + 1000,
+        ..FakeIssuer::new(w.device_public_key(), 2)
+    };
+    sync_in_process(&w, &real).unwrap();
+    assert!(w.damaged_rows().unwrap().is_empty());
+    assert_eq!(w.trusted_time().proven_ms, OPENS * 1000 + 1000);
+    assert!(w.frame(&ticket_id(0)).is_ok());
+    assert!(w.integrity_check().unwrap());
 }

@@ -12,6 +12,7 @@ use tessera_core::sync::api::{
 
 use crate::auth::{JsonBody, Role, Staff};
 use crate::error::ApiError;
+use crate::idempotency::{self, IdempotencyKey};
 use crate::secrets::{new_token, token_hash};
 use crate::state::Shared;
 use crate::{audit, events, outbox, tickets};
@@ -19,9 +20,11 @@ use crate::{audit, events, outbox, tickets};
 type JsonResult<T> = Result<Json<T>, ApiError>;
 
 /// `POST /v1/admin/tokens`: mints a box-office or gate token. Audited (without the token).
+/// With an `Idempotency-Key`, a retry gets the first token.
 pub(super) async fn tokens(
     State(st): State<Shared>,
     staff: Staff,
+    key: IdempotencyKey,
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> JsonResult<TokenResponse> {
     let actor = staff.require(&[Role::Admin])?;
@@ -29,22 +32,29 @@ pub(super) async fn tokens(
         Some(r @ (Role::BoxOffice | Role::Gate)) => r,
         _ => return Err(ApiError::bad_request("role must be box_office or gate")),
     };
+    let claim = key.staff("/v1/admin/tokens", &req)?;
     let token = new_token()?;
     let hash = token_hash(&token);
     let now = st.now_ms();
     st.db
         .call(move |c| {
+            let claim = claim.as_ref();
+            if let Some(first) = idempotency::replay::<TokenResponse>(c, claim, now)? {
+                return Ok(first);
+            }
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO tokens (token_hash, role, created_ms) VALUES (?1, ?2, ?3)",
                 params![hash, role.as_str(), now],
             )?;
             audit::record(&tx, now, actor.as_str(), "token.create", role.as_str(), "")?;
+            let answer = TokenResponse { token };
+            idempotency::remember(&tx, claim, &answer, now)?;
             tx.commit()?;
-            Ok(())
+            Ok(answer)
         })
-        .await?;
-    Ok(Json(TokenResponse { token }))
+        .await
+        .map(Json)
 }
 
 /// `POST /v1/admin/events`: creates or replaces an event. Audited.
@@ -64,19 +74,33 @@ pub(super) async fn events(
         .map(Json)
 }
 
-/// `POST /v1/admin/orders`. Audited.
+/// `POST /v1/admin/orders`. Audited. With an `Idempotency-Key`, a retry gets the first
+/// order's tickets instead of selling them again.
 pub(super) async fn orders(
     State(st): State<Shared>,
     staff: Staff,
+    key: IdempotencyKey,
     JsonBody(req): JsonBody<OrderRequest>,
 ) -> JsonResult<OrderResponse> {
     let actor = staff.require(&[Role::Admin, Role::BoxOffice])?;
     let now = st.now_ms();
-    let tickets = st
-        .db
-        .call(move |c| tickets::create_order(c, &req, actor.as_str(), now))
-        .await?;
-    Ok(Json(OrderResponse { tickets }))
+    let claim = key.staff("/v1/admin/orders", &req)?;
+    st.db
+        .call(move |c| {
+            let claim = claim.as_ref();
+            if let Some(first) = idempotency::replay::<OrderResponse>(c, claim, now)? {
+                return Ok(first);
+            }
+            let tickets = tickets::create_order(c, &req, actor.as_str(), now, |tx, ids| {
+                let answer = OrderResponse {
+                    tickets: ids.to_vec(),
+                };
+                idempotency::remember(tx, claim, &answer, now)
+            })?;
+            Ok(OrderResponse { tickets })
+        })
+        .await
+        .map(Json)
 }
 
 /// `POST /v1/admin/tickets/{id}/revoke`. Audited.

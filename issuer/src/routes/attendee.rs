@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use super::send;
 use crate::auth::{Enrolling, NoBody, Signed};
 use crate::error::ApiError;
+use crate::idempotency::{self, IdempotencyKey};
 use crate::outbox::Channel;
 use crate::state::Shared;
 use crate::verification::{self, Outgoing};
@@ -125,19 +126,38 @@ pub(super) async fn sync(
     Ok(Json(r))
 }
 
-/// `POST /v1/attendee/tickets/{id}/transfer`.
+/// `POST /v1/attendee/tickets/{id}/transfer`; with an `Idempotency-Key`, a retry gets
+/// the first answer (and sends no second email).
 pub(super) async fn transfer(
     State(st): State<Shared>,
     Path(id): Path<String>,
+    key: IdempotencyKey,
     s: Signed<TransferRequest>,
 ) -> JsonResult<TransferResponse> {
     let id = tickets::parse_id(&id)?;
     let now = st.now_ms();
     let to = s.body.to_email.clone();
-    let transfer_id = st
+    let path = format!("/v1/attendee/tickets/{id}/transfer");
+    let claim = key.device(&s.device, &path, &s.body)?;
+    let (transfer_id, first) = st
         .db
-        .call(move |c| tickets::transfer(c, &s.device, &id, &s.body.to_email, now))
+        .call(move |c| {
+            let claim = claim.as_ref();
+            if let Some(r) = idempotency::replay::<TransferResponse>(c, claim, now)? {
+                return Ok((r.transfer_id, false));
+            }
+            let id = tickets::transfer(c, &s.device, &id, &s.body.to_email, now, |tx, t| {
+                let answer = TransferResponse {
+                    transfer_id: t.to_owned(),
+                };
+                idempotency::remember(tx, claim, &answer, now)
+            })?;
+            Ok((id, true))
+        })
         .await?;
+    if !first {
+        return Ok(Json(TransferResponse { transfer_id }));
+    }
     let to = crate::accounts::normalize_email(&to)?;
     send(
         &st,

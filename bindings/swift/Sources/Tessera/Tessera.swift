@@ -2279,8 +2279,9 @@ public protocol WalletProtocol: AnyObject, Sendable {
     
     /**
      * Enrolls this device with the issuer (once, before any other issuer call;
-     * idempotent) and anchors trusted time to the issuer's clock. `platform` is a free
-     * label ("android", "ios", "jvm", "python").
+     * idempotent). The answer's clock is unsigned: it only corrects request timestamps;
+     * trusted time comes from the first sync. `platform` is a free label ("android",
+     * "ios", "jvm", "python").
      */
     func enroll(platform: String) async throws  -> Enrollment
     
@@ -2298,6 +2299,16 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func lock() 
     
     /**
+     * Pins the issuer signing keys the app ships with (key id → Ed25519 public key, 64
+     * hex), before the first sync. From then on only these keys sign the issuer time the
+     * wallet trusts, and every sync answer must list them; a fake or proxied server
+     * cannot open reveal windows early even on a wallet's first sync. Without this the
+     * first sync's keys are pinned (trust on first use). Pinning the same keys again is
+     * a no-op; other keys once pinned are refused (`Invalid`).
+     */
+    func pinIssuerKeys(keys: [UInt32: String]) throws 
+    
+    /**
      * Draws the next step's frame ahead and returns it, so the `frame` call at the step
      * boundary only reads memory. A watch does this for you.
      */
@@ -2310,8 +2321,10 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func rebind() async throws  -> [String]
     
     /**
-     * Fetches the issuer's clock and anchors trusted time to it (after a reboot, for
-     * example); returns it, Unix ms.
+     * Fetches the issuer's clock, signed by a pinned issuer key over a fresh nonce, and
+     * anchors trusted time to it (after a reboot tickets read `NeedsSync` until then);
+     * returns it, Unix ms. Fails with `UnsignedTime` (changing nothing) when the answer
+     * is not signed that way; before any key is pinned it only corrects request times.
      */
     func refreshTime() async throws  -> Int64
     
@@ -2561,8 +2574,9 @@ open func devicePublicKeyHex() -> String  {
     
     /**
      * Enrolls this device with the issuer (once, before any other issuer call;
-     * idempotent) and anchors trusted time to the issuer's clock. `platform` is a free
-     * label ("android", "ios", "jvm", "python").
+     * idempotent). The answer's clock is unsigned: it only corrects request timestamps;
+     * trusted time comes from the first sync. `platform` is a free label ("android",
+     * "ios", "jvm", "python").
      */
 open func enroll(platform: String)async throws  -> Enrollment  {
     return
@@ -2608,6 +2622,23 @@ open func lock()  {try! rustCall() {
 }
     
     /**
+     * Pins the issuer signing keys the app ships with (key id → Ed25519 public key, 64
+     * hex), before the first sync. From then on only these keys sign the issuer time the
+     * wallet trusts, and every sync answer must list them; a fake or proxied server
+     * cannot open reveal windows early even on a wallet's first sync. Without this the
+     * first sync's keys are pinned (trust on first use). Pinning the same keys again is
+     * a no-op; other keys once pinned are refused (`Invalid`).
+     */
+open func pinIssuerKeys(keys: [UInt32: String])throws   {try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_wallet_pin_issuer_keys(
+            self.uniffiCloneHandle(),
+        FfiConverterDictionaryUInt32String.lower(keys),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Draws the next step's frame ahead and returns it, so the `frame` call at the step
      * boundary only reads memory. A watch does this for you.
      */
@@ -2642,8 +2673,10 @@ open func rebind()async throws  -> [String]  {
 }
     
     /**
-     * Fetches the issuer's clock and anchors trusted time to it (after a reboot, for
-     * example); returns it, Unix ms.
+     * Fetches the issuer's clock, signed by a pinned issuer key over a fresh nonce, and
+     * anchors trusted time to it (after a reboot tickets read `NeedsSync` until then);
+     * returns it, Unix ms. Fails with `UnsignedTime` (changing nothing) when the answer
+     * is not signed that way; before any key is pinned it only corrects request times.
      */
 open func refreshTime()async throws  -> Int64  {
     return
@@ -3180,7 +3213,7 @@ public struct Enrollment: Equatable, Hashable {
      */
     public let deviceId: String
     /**
-     * The issuer's clock at enrollment, Unix ms (the wallet anchored its time to it).
+     * The issuer's clock at enrollment, Unix ms (unsigned: it only corrects request timestamps).
      */
     public let serverTimeMs: Int64
 
@@ -3191,7 +3224,7 @@ public struct Enrollment: Equatable, Hashable {
          * The device id the issuer knows this wallet by (its public key, hex).
          */deviceId: String, 
         /**
-         * The issuer's clock at enrollment, Unix ms (the wallet anchored its time to it).
+         * The issuer's clock at enrollment, Unix ms (unsigned: it only corrects request timestamps).
          */serverTimeMs: Int64) {
         self.deviceId = deviceId
         self.serverTimeMs = serverTimeMs
@@ -4936,7 +4969,8 @@ public enum RevealState: Equatable, Hashable {
          */missing: [Verification]
     )
     /**
-     * Strict just-in-time: the window is open, sync once to unlock the ticket.
+     * The window is open, sync once to unlock the ticket (strict just-in-time release
+     * secret, or after a reboot the time: `refresh_time` is enough then).
      */
     case needsSync
     /**
@@ -5382,7 +5416,7 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     )
     /**
      * Sync with the issuer, then try again (strict just-in-time: the ticket is released
-     * by a sync inside the window).
+     * by a sync inside the window; after a reboot, `refresh_time` proves the time again).
      */
     case NeedsSync
     /**
@@ -5531,6 +5565,11 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
      */
     case BadSignature
     /**
+     * The issuer's time was not signed by a pinned issuer key over this request's nonce
+     * (a forged, replayed or proxied answer); nothing was applied.
+     */
+    case UnsignedTime
+    /**
      * The issuer's answer broke the API's rules (malformed, too large, sealed to another
      * key, a ticket of another device, an invalid policy); nothing was applied.
      */
@@ -5672,21 +5711,22 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             serverTimeMs: try FfiConverterInt64.read(from: &buf)
             )
         case 26: return .BadSignature
-        case 27: return .BadResponse(
+        case 27: return .UnsignedTime
+        case 28: return .BadResponse(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 28: return .ServerError(
+        case 29: return .ServerError(
             status: try FfiConverterUInt16.read(from: &buf), 
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 29: return .Storage(
+        case 30: return .Storage(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 30: return .Invalid(
+        case 31: return .Invalid(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 31: return .Internal(
+        case 32: return .Internal(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -5820,30 +5860,34 @@ public struct FfiConverterTypeWalletError: FfiConverterRustBuffer {
             writeInt(&buf, Int32(26))
         
         
-        case let .BadResponse(reason):
+        case .UnsignedTime:
             writeInt(&buf, Int32(27))
+        
+        
+        case let .BadResponse(reason):
+            writeInt(&buf, Int32(28))
             FfiConverterString.write(reason, into: &buf)
             
         
         case let .ServerError(status,code,detail):
-            writeInt(&buf, Int32(28))
+            writeInt(&buf, Int32(29))
             FfiConverterUInt16.write(status, into: &buf)
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
         case let .Storage(reason):
-            writeInt(&buf, Int32(29))
-            FfiConverterString.write(reason, into: &buf)
-            
-        
-        case let .Invalid(reason):
             writeInt(&buf, Int32(30))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Internal(reason):
+        case let .Invalid(reason):
             writeInt(&buf, Int32(31))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Internal(reason):
+            writeInt(&buf, Int32(32))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -6133,6 +6177,32 @@ fileprivate struct FfiConverterSequenceTypeVerification: FfiConverterRustBuffer 
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterDictionaryUInt32String: FfiConverterRustBuffer {
+    public static func write(_ value: [UInt32: String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for (key, value) in value {
+            FfiConverterUInt32.write(key, into: &buf)
+            FfiConverterString.write(value, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt32: String] {
+        let len: Int32 = try readInt(&buf)
+        var dict = [UInt32: String]()
+        dict.reserveCapacity(Int(len))
+        for _ in 0..<len {
+            let key = try FfiConverterUInt32.read(from: &buf)
+            let value = try FfiConverterString.read(from: &buf)
+            dict[key] = value
+        }
+        return dict
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -6291,7 +6361,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_wallet_device_public_key_hex() != 54817) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tessera_ffi_checksum_method_wallet_enroll() != 52786) {
+    if (uniffi_tessera_ffi_checksum_method_wallet_enroll() != 36370) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_frame() != 64641) {
@@ -6300,13 +6370,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_wallet_lock() != 31671) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tessera_ffi_checksum_method_wallet_pin_issuer_keys() != 55408) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tessera_ffi_checksum_method_wallet_prepare_next_frame() != 22410) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_rebind() != 25534) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tessera_ffi_checksum_method_wallet_refresh_time() != 32920) {
+    if (uniffi_tessera_ffi_checksum_method_wallet_refresh_time() != 33405) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_request_email() != 21290) {

@@ -593,6 +593,11 @@ RustBuffer uniffi_tessera_ffi_fn_method_wallet_frame(uint64_t ptr, RustBuffer ti
 void uniffi_tessera_ffi_fn_method_wallet_lock(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_PIN_ISSUER_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_PIN_ISSUER_KEYS
+void uniffi_tessera_ffi_fn_method_wallet_pin_issuer_keys(uint64_t ptr, RustBuffer keys, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_PREPARE_NEXT_FRAME
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_PREPARE_NEXT_FRAME
 RustBuffer uniffi_tessera_ffi_fn_method_wallet_prepare_next_frame(uint64_t ptr, RustBuffer ticket_id, RustCallStatus *_Nonnull out_status
@@ -1164,6 +1169,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_wallet_frame(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_LOCK
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_LOCK
 uint16_t uniffi_tessera_ffi_checksum_method_wallet_lock(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_PIN_ISSUER_KEYS
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_PIN_ISSUER_KEYS
+uint16_t uniffi_tessera_ffi_checksum_method_wallet_pin_issuer_keys(void
     
 );
 #endif
