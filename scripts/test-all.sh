@@ -23,9 +23,56 @@ fi
 step "cargo test (Rust)"
 cargo test --workspace --locked
 
-step "cargo test: the OS keyring vault (feature os-keyring)"
-cargo clippy -p tessera-core --features os-keyring --lib --locked -- -D warnings
-cargo test -p tessera-core --features os-keyring --locked --lib keyring
+step "cargo test: the OS keyring vault (feature os-keyring) against a real credential store"
+cargo clippy -p tessera-core --features os-keyring --lib --tests --locked -- -D warnings
+# The round trip needs a running credential store. On Linux one is started for this step
+# alone: a private D-Bus session with gnome-keyring's Secret Service, its keyring files in
+# a temporary directory (Debian: `apt-get install dbus gnome-keyring`; .ci/run does). The
+# test prints which branch ran; with TESSERA_REQUIRE_OS_KEYRING=1 (CI sets it) anything
+# but the round trip fails the step.
+keyring_log=$(mktemp)
+if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+  keyring_dir=$(mktemp -d)
+  mkdir -m 700 "$keyring_dir/run"
+  dbus-run-session -- sh -c '
+    printf tessera-ci |
+      XDG_DATA_HOME="$1/data" XDG_RUNTIME_DIR="$1/run" gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+      cargo test -p tessera-core --features os-keyring --locked --lib keyring -- --nocapture
+  ' sh "$keyring_dir" 2>&1 | grep -v 'Failed to set fd limit' | tee "$keyring_log"
+  rm -rf "$keyring_dir"
+else
+  echo "no dbus-run-session or gnome-keyring-daemon here: testing without a Secret Service"
+  cargo test -p tessera-core --features os-keyring --locked --lib keyring -- --nocapture 2>&1 | tee "$keyring_log"
+fi
+keyring_branch=$(grep -o 'os-keyring branch: .*' "$keyring_log" || true)
+rm -f "$keyring_log"
+echo "which branch ran: ${keyring_branch:-none (did the test run?)}"
+if [ -n "${TESSERA_REQUIRE_OS_KEYRING:-}" ] && [[ "$keyring_branch" != *"round trip"* ]]; then
+  echo "TESSERA_REQUIRE_OS_KEYRING is set: the keyring round trip must run" >&2
+  exit 1
+fi
+
+step "gate fuzz target: corpus replay on stable Rust, bounded fuzzing where cargo-fuzz is installed"
+# The fuzz target's body (gate/fuzz/src/payload.rs) runs on stable in
+# gate/tests/fuzz_corpus.rs (also part of the workspace tests above): the seed corpus
+# gate/fuzz/seeds/payload, any local corpus/artifacts, the protocol vectors, mutations and
+# a bounded run of random inputs; nothing may panic or be admitted.
+cargo test -p tessera-gate --locked --test fuzz_corpus -- --nocapture
+# The fuzz crate (not a workspace member: its own lock file) must still compile; libFuzzer
+# needs a C++ compiler.
+if command -v c++ >/dev/null 2>&1; then
+  cargo check --quiet --manifest-path gate/fuzz/Cargo.toml
+else
+  echo "no C++ compiler: the fuzz crate itself was not compiled (its body was, above)"
+fi
+if cargo +nightly fuzz --version >/dev/null 2>&1; then
+  mkdir -p gate/fuzz/corpus/payload
+  (cd gate && cargo +nightly fuzz run payload fuzz/corpus/payload fuzz/seeds/payload -- \
+    -max_total_time="${TESSERA_FUZZ_SECONDS:-60}")
+else
+  echo "cargo-fuzz or the nightly toolchain is not installed: corpus replayed on stable only"
+  echo "(to fuzz: rustup toolchain install nightly && cargo install cargo-fuzz)"
+fi
 
 step "Python: independent protocol-vector check"
 venv=target/py-venv

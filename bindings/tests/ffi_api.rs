@@ -165,19 +165,32 @@ fn a_watch_opens_with_the_window_and_delivers_one_frame_per_step() {
         second.qr_modules.len(),
         (second.qr_size * second.qr_size) as usize
     );
-    let ends = second.ends_at_ms;
+    let last_step = seen.frames.last().unwrap().1.step;
+    let boundary = seen.frames.last().unwrap().1.ends_at_ms;
     drop(seen);
 
+    // Stopped while the watch sleeps until the boundary (not while it still works on
+    // the frame just delivered). stop() returns before that boundary (else a frame for
+    // the next step could be legitimate); then we wait past it for longer than a frame
+    // may be late (1 s above): nothing arrives.
+    std::thread::sleep(Duration::from_millis(1_000));
     handle.stop();
+    let stopped = now_ms();
     assert!(!handle.is_active());
+    assert!(
+        stopped < boundary - 100,
+        "stop() returned at {stopped}, too close to the boundary {boundary}"
+    );
     let n = l.seen.lock().unwrap().frames.len();
     std::thread::sleep(Duration::from_millis(
-        u64::try_from(ends - now_ms()).unwrap_or(0) + 300,
+        u64::try_from(boundary - now_ms()).unwrap_or(0) + 2_000,
     ));
-    assert_eq!(
-        l.seen.lock().unwrap().frames.len(),
-        n,
-        "no frame after stop()"
+    let seen = l.seen.lock().unwrap();
+    assert_eq!(seen.frames.len(), n, "a frame arrived after stop()");
+    assert!(
+        seen.frames
+            .iter()
+            .all(|(at, f)| *at <= stopped && f.step <= last_step)
     );
 }
 

@@ -169,8 +169,9 @@ async fn every_protection_on_s1_strict_jit() {
             reason: RejectReason::AlreadyAdmitted
         }
     );
-    // A screenshot two steps old is stale.
-    env.clock.advance(20_000);
+    // A screenshot exactly two steps old is stale, even at a gate that never saw the ticket.
+    env.clock.advance(10_000);
+    assert_eq!(s.frame(&id).unwrap().step, f.step + 2, "two steps on");
     let mut other_gate = gate_for(&env, 10, "gate-b").await;
     assert_eq!(
         other_gate
@@ -180,6 +181,65 @@ async fn every_protection_on_s1_strict_jit() {
             reason: RejectReason::Stale
         }
     );
+}
+
+/// A real wallet's code at a real issuer's gate whose clock is `delta` steps from the
+/// code's step, at the first and the last millisecond of that gate step: exactly ±1 step
+/// admits, ±2 steps is `Stale`. For both formats, each gate fresh (no earlier admission).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
+    let env = Env::start().await;
+    for (event, format) in [(60, CodeFormat::S1), (61, CodeFormat::T1)] {
+        env.event(event, -120, |p| {
+            p.format = format;
+            p.period_secs = 10;
+        })
+        .await;
+        env.order(event, "gus@example.com", None, None, &["F-9"])
+            .await;
+    }
+    let s = env.session(env.wallet_config("gus", Arc::new(MemoryKeyVault::new().unwrap())));
+    env.enroll_and_verify_email(&s, "gus@example.com").await;
+    assert_eq!(s.sync().await.unwrap().tickets, 2);
+    let token = env.mint("gate").await;
+    for ticket in s.tickets().unwrap() {
+        let event = ticket.event.event_id.0;
+        let format = ticket.event.format;
+        let f = s.frame(&ticket.ticket.id).unwrap();
+        let period_ms = 10_000;
+        assert_eq!(f.ends_at_ms - f.starts_at_ms, period_ms);
+        let bundle = env
+            .admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
+            .await;
+        for delta in -2i64..=2 {
+            let first_ms = f.starts_at_ms + delta * period_ms;
+            for now in [first_ms, first_ms + period_ms - 1] {
+                let mut gate = Verifier::new(
+                    GateBundle::from_json(&bundle).unwrap(),
+                    "boundary",
+                    ScanLog::open_in_memory().unwrap(),
+                )
+                .unwrap();
+                let verdict = gate.verify(&f.payload, now).verdict;
+                let at = format!(
+                    "{format:?} code of step {}, gate {delta:+} steps at {now}",
+                    f.step
+                );
+                if delta.abs() <= 1 {
+                    match verdict {
+                        Verdict::Admit { ticket: t, .. } => assert_eq!(t, ticket.ticket.id, "{at}"),
+                        other => panic!("{at}: not admitted: {other:?}"),
+                    }
+                } else {
+                    assert_eq!(
+                        verdict.reason(),
+                        Some(RejectReason::Stale),
+                        "{at}: {verdict:?}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -183,17 +183,38 @@ def test_a_python_clock_source_and_trusted_time(issuer, tmp_path):
 
 
 def test_a_clock_that_throws_falls_back_without_opening_early(issuer, tmp_path):
+    """The elapsed-realtime clock throws on every reading; the wall clock works and is
+    moved past the window (hand-set, and as if an hour passed): still locked, since
+    nothing proves that time went by since the issuer's signed clock."""
+
     class Broken(FakeClock):
         def elapsed_realtime_ms(self):
             raise RuntimeError("no clock")
 
-    issuer.event(302, 3600)
-    issuer.order(302, "frank@example.com")
-    wallet = open_wallet(tmp_path, issuer, clock=Broken(now_ms()))
+    event = issuer.event(302, 3600)
+    (ticket_id,) = issuer.order(302, "frank@example.com")
+    clock = Broken(now_ms())
+    wallet = open_wallet(tmp_path, issuer, clock=clock)
     asyncio.run(enroll_and_verify_email(wallet, issuer, "frank@example.com"))
     asyncio.run(wallet.sync())
     (summary,) = wallet.tickets()
     assert summary.state.is_LOCKED()
+
+    opens_ms = event["reveal_opens_at"] * 1000
+    for move in ("set_wall", "advance"):
+        if move == "set_wall":
+            clock.set_wall(opens_ms + 2 * 3600 * 1000)  # the user sets the clock ahead
+        else:
+            clock.set_wall(now_ms())
+            clock.advance(2 * 3600 * 1000)  # the elapsed clock still throws
+        assert clock.wall_clock_ms() > opens_ms
+        assert wallet.reveal_state(ticket_id).is_LOCKED(), move
+        with pytest.raises(tessera.WalletError.Locked) as e:
+            wallet.frame(ticket_id)
+        assert e.value.opens_at == event["reveal_opens_at"]
+        (summary,) = wallet.tickets()
+        assert summary.state == tessera.RevealState.LOCKED(opens_at=event["reveal_opens_at"])
+        assert wallet.time_status().clock_manipulated, move
 
 
 def test_gate_errors_are_typed(tmp_path):

@@ -139,12 +139,19 @@ def test_journey_locked_then_frames_on_step_boundaries_and_the_gate(issuer, tmp_
     merged = south.merge(export)
     assert merged.imported == 3 and merged.duplicate_admissions == []
 
-    # Stop: no frame is delivered after it, even across a step boundary.
+    # Stop: no frame is delivered after it, even across a step boundary. stop() returns
+    # before the boundary (else a frame for the next step could be legitimate), then we
+    # wait past the boundary for longer than a frame may be late (1 s above).
+    boundary_ms = recorder.frames[-1][1].ends_at_ms
     handle.stop()
+    stopped_ms = now_ms()
     assert not handle.is_active()
+    assert stopped_ms < boundary_ms - 100, "stop() returned too close to the boundary"
     count = len(recorder.frames)
-    time.sleep(max(0, (frame.ends_at_ms - now_ms()) / 1000) + 0.5)
-    assert len(recorder.frames) == count
+    time.sleep(max(0, (boundary_ms - now_ms()) / 1000) + 2.0)
+    assert len(recorder.frames) == count, "a frame arrived after stop()"
+    assert all(received <= stopped_ms for received, _ in recorder.frames)
+    assert all(f.step < boundary_ms // (PERIOD * 1000) for _, f in recorder.frames)
 
     # The next live code of the same ticket at the other gate: already admitted.
     later = wallet.frame(ticket_id)

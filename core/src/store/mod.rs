@@ -684,10 +684,36 @@ fn write_events_and_tickets(
         let mac = row_key.tag("events", &[Field::Int(id), Field::Text(&json)]);
         put_event.execute(params![id, json, mac])?;
     }
-    for t in tickets {
+    for (_written, t) in tickets.iter().enumerate() {
         write_ticket(tx, row_key, t)?;
+        #[cfg(feature = "crash-probe")]
+        crash_probe::ticket_row_written(_written + 1);
     }
     Ok(())
+}
+
+/// Crash-test probe (feature `crash-probe`, enabled only by the `tessera-tests` crate): a
+/// process may register a function that is called inside the write transaction of a sync
+/// or an install, after each ticket row is written and before the commit, with the number
+/// of ticket rows written so far; without one it does nothing. The crash test's child
+/// process uses it to tell its parent that it is inside the transaction, so that the
+/// parent's SIGKILL lands there.
+#[cfg(feature = "crash-probe")]
+pub mod crash_probe {
+    use std::sync::OnceLock;
+
+    static PROBE: OnceLock<fn(usize)> = OnceLock::new();
+
+    /// Registers the probe (once per process; later calls are ignored).
+    pub fn set(probe: fn(usize)) {
+        let _ = PROBE.set(probe);
+    }
+
+    pub(super) fn ticket_row_written(n: usize) {
+        if let Some(probe) = PROBE.get() {
+            probe(n);
+        }
+    }
 }
 
 /// Inserts or replaces one ticket row with its tag.
