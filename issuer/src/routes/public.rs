@@ -2,11 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::Deserialize;
-use tessera_core::sync::signed_time::{parse_nonce, sign_time};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
+use serde::Deserialize;
 use tessera_core::sync::api::TimeResponse;
+use tessera_core::sync::signed_time::{parse_nonce, sign_time};
 
 use crate::error::ApiError;
 use crate::secrets::ISSUER_KEY_ID;
