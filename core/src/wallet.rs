@@ -152,8 +152,8 @@ impl Wallet {
             Err(StoreError::Corrupt(_)) => Ok(None),
             other => other,
         };
-        let anchor = time_row(META_ANCHOR)?
-            .and_then(|b| serde_json::from_slice::<TimeAnchor>(&b).ok());
+        let anchor =
+            time_row(META_ANCHOR)?.and_then(|b| serde_json::from_slice::<TimeAnchor>(&b).ok());
         let high_water_ms = time_row(META_HIGH_WATER)?
             .and_then(|b| b.try_into().ok())
             .map(i64::from_be_bytes)
