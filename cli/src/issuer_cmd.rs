@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tessera_issuer::{ISSUER_KEY_ID, Issuer, IssuerConfig};
+use tessera_issuer::{ISSUER_KEY_ID, Issuer, IssuerConfig, Limits};
 
 use crate::error::{CliError, EXIT_CODES};
 
@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// IP address to listen on. Wallets accept plain HTTP only on loopback: anything else needs HTTPS in front.
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
+    /// New devices that may enroll per minute from one source address (IPv6: per /64).
+    /// Raise it behind a reverse proxy, where every device has the proxy's address.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().enroll_per_address.max)]
+    enroll_per_address: u32,
 }
 
 /// Runs an `issuer` subcommand.
@@ -44,6 +48,7 @@ pub async fn run(cmd: IssuerCommand) -> Result<ExitCode, CliError> {
 async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let mut config = IssuerConfig::new(&args.data_dir);
     config.bind = SocketAddr::new(args.bind, args.port);
+    config.limits.enroll_per_address.max = args.enroll_per_address;
     let issuer = Issuer::start(config).await?;
     // The admin token goes to stdout on purpose: it is how the operator learns it.
     println!("tessera issuer listening on {}", issuer.url());

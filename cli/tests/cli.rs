@@ -260,3 +260,50 @@ fn issuer_serve_prints_its_url_and_admin_token() {
     assert!(first.contains("listening on http://127.0.0.1:"), "{first}");
     assert!(second.starts_with("admin token: "), "{second}");
 }
+
+#[test]
+fn issuer_serve_takes_an_enrollment_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args([
+            "issuer",
+            "serve",
+            "--port",
+            "0",
+            "--enroll-per-address",
+            "1",
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first.rsplit(' ').next().unwrap().to_owned();
+    // Two wallets enroll from 127.0.0.1: the second is one device too many this minute.
+    let enroll = |name: &str| {
+        let db = dir.path().join(format!("{name}.db"));
+        let vault = format!(
+            "dev-file:{}",
+            dir.path().join(format!("{name}.key")).display()
+        );
+        tessera(&[
+            "wallet",
+            "--db",
+            db.to_str().unwrap(),
+            "--vault",
+            &vault,
+            "--issuer",
+            &url,
+            "enroll",
+        ])
+    };
+    let a = enroll("a");
+    let b = enroll("b");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(a.status.success(), "{}", text(&a));
+    assert_eq!(b.status.code(), Some(2), "{}", text(&b));
+    assert!(text(&b).contains("rate limited"), "{}", text(&b));
+}

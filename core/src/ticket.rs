@@ -38,6 +38,22 @@ pub struct TicketSecrets {
     pub event_seed: Option<Zeroizing<Vec<u8>>>,
 }
 
+impl TicketSecrets {
+    /// No secrets: the issuer withheld them until the device has the event's required
+    /// verifications. Such a ticket is stored without seeds and draws no code.
+    pub fn withheld() -> Self {
+        Self {
+            ticket_seed: Zeroizing::new(Vec::new()),
+            event_seed: None,
+        }
+    }
+
+    /// Whether these are [`TicketSecrets::withheld`].
+    pub fn is_withheld(&self) -> bool {
+        self.ticket_seed.is_empty()
+    }
+}
+
 impl std::fmt::Debug for TicketSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TicketSecrets(..)")

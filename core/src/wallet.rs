@@ -463,7 +463,17 @@ impl Wallet {
                     ))
                 })?,
             };
-            Self::check_ticket(&t, &policy)?;
+            Self::check_ticket(&t, &policy, secrets.is_withheld())?;
+            if secrets.is_withheld() {
+                // Stored without seeds, like a moved ticket: it draws nothing until a
+                // sync brings them (`state_of` says `NeedsSync` once verified).
+                rows.push(StoredTicket {
+                    ticket: t,
+                    sealed_ticket_seed: Vec::new(),
+                    sealed_event_seed: None,
+                });
+                continue;
+            }
             let s = |col: &'static str, v: &[u8]| {
                 seal(kek, &seed_ctx(&t.id, col, t.version), v).map_err(sealed(col))
             };
@@ -482,10 +492,12 @@ impl Wallet {
         Ok(rows)
     }
 
-    fn check_ticket(t: &Ticket, policy: &EventPolicy) -> Result<(), WalletError> {
+    fn check_ticket(t: &Ticket, policy: &EventPolicy, withheld: bool) -> Result<(), WalletError> {
         let invalid = |why: &str| Err(WalletError::Invalid(format!("ticket {}: {why}", t.id)));
         match (&policy.format, &t.credential) {
-            (CodeFormat::S1, None) => return invalid("S1 event without credential"),
+            (CodeFormat::S1, None) if !withheld => {
+                return invalid("S1 event without credential");
+            }
             (_, Some(c))
                 if c.credential.ticket != t.id
                     || c.credential.device_public_key != t.device_public_key =>
@@ -570,11 +582,12 @@ impl Wallet {
 
     fn state_of(
         &self,
-        t: &Ticket,
+        st: &StoredTicket,
         policy: &EventPolicy,
         time: TrustedTime,
         verified: &[Verification],
     ) -> Result<RevealState, WalletError> {
+        let t = &st.ticket;
         // A release row whose tag fails makes the ticket Tampered, not the whole listing.
         let has_release_secret = policy.strict_jit
             && match self.store.release(t.event_id) {
@@ -590,7 +603,12 @@ impl Wallet {
             presence_confirmed,
             has_release_secret,
         };
-        Ok(reveal_state(t, policy, &ctx))
+        Ok(match reveal_state(t, policy, &ctx) {
+            // The issuer withheld the secrets (a verification was missing at the last
+            // sync): verified since, the next sync brings them.
+            RevealState::Ready { .. } if st.sealed_ticket_seed.is_empty() => RevealState::NeedsSync,
+            state => state,
+        })
     }
 
     /// Every ticket with its event and current state. Rows that fail to decode are left
@@ -605,7 +623,7 @@ impl Wallet {
         let mut out = Vec::with_capacity(tickets.len());
         for st in tickets {
             if let Some(event) = events.get(&st.ticket.event_id) {
-                let state = self.state_of(&st.ticket, event, time, &verified)?;
+                let state = self.state_of(&st, event, time, &verified)?;
                 out.push(TicketSummary {
                     ticket: st.ticket,
                     event: event.clone(),
@@ -644,12 +662,7 @@ impl Wallet {
             .ok_or_else(|| WalletError::Tampered {
                 what: format!("event {} missing", st.ticket.event_id),
             })?;
-        let state = self.state_of(
-            &st.ticket,
-            &event,
-            self.trusted_time(),
-            &self.store.verified()?,
-        )?;
+        let state = self.state_of(&st, &event, self.trusted_time(), &self.store.verified()?)?;
         Ok(TicketSummary {
             ticket: st.ticket,
             event,
@@ -692,7 +705,7 @@ impl Wallet {
                 what: format!("event {} missing", st.ticket.event_id),
             })?;
         let time = self.trusted_time();
-        let state = self.state_of(&st.ticket, &event, time, &self.store.verified()?)?;
+        let state = self.state_of(&st, &event, time, &self.store.verified()?)?;
         if let Some(refusal) = WalletError::from_state(&state) {
             return Err(refusal);
         }

@@ -12,10 +12,15 @@ use rusqlite::Connection;
 use crate::error::{ApiError, IssuerError};
 
 /// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: u32 = 2;
+const SCHEMA_VERSION: u32 = 4;
 
 /// Migrations by target version; each runs in one transaction with its version bump.
-const MIGRATIONS: &[(u32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, MIGRATION_1),
+    (2, MIGRATION_2),
+    (3, MIGRATION_3),
+    (4, MIGRATION_4),
+];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -95,6 +100,21 @@ CREATE TABLE idempotency_keys (
     created_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_ms);
+";
+
+/// Email changes (`POST /v1/attendee/profile` with an address): the link mailed to the
+/// new address is an `email_tokens` row naming the account it would rename; a sign-in
+/// link leaves it NULL.
+const MIGRATION_3: &str = "
+ALTER TABLE email_tokens ADD COLUMN change_account INTEGER REFERENCES accounts(id);
+";
+
+/// Abuse limits (`crate::limits`): one row per counted event (an SMS code sent, a wrong
+/// code tried, a device enrolled) under its kind and subject (phone number, account id,
+/// source address); kept in the database so instances sharing it share the limits.
+const MIGRATION_4: &str = "
+CREATE TABLE rate_events (kind TEXT NOT NULL, subject TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX rate_events_by_subject ON rate_events (kind, subject, at_ms);
 ";
 
 /// Shared handle to the issuer database.

@@ -1,15 +1,18 @@
-//! `tessera-issuer --data-dir DIR [--port N] [--bind ADDR]`: runs the reference issuer
-//! until Ctrl-C and prints its URL and admin token.
+//! `tessera-issuer --data-dir DIR [--port N] [--bind ADDR] [--enroll-per-address N]`: runs
+//! the reference issuer until Ctrl-C and prints its URL and admin token.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
 use tessera_issuer::{Issuer, IssuerConfig};
 
-const USAGE: &str = "usage: tessera-issuer [--data-dir DIR] [--port N] [--bind ADDR]
+const USAGE: &str =
+    "usage: tessera-issuer [--data-dir DIR] [--port N] [--bind ADDR] [--enroll-per-address N]
   --data-dir DIR  database and keys (default ./tessera-issuer-data)
   --port N        TCP port (default 0: any free port)
-  --bind ADDR     IP address to listen on (default 127.0.0.1)";
+  --bind ADDR     IP address to listen on (default 127.0.0.1)
+  --enroll-per-address N
+                  new devices per minute from one source address (default 20)";
 
 fn parse_args() -> Result<IssuerConfig, String> {
     let mut config = IssuerConfig::new("tessera-issuer-data");
@@ -22,6 +25,11 @@ fn parse_args() -> Result<IssuerConfig, String> {
             "--data-dir" => config.data_dir = value()?.into(),
             "--port" => port = value()?.parse().map_err(|_| "bad --port".to_owned())?,
             "--bind" => ip = value()?.parse().map_err(|_| "bad --bind".to_owned())?,
+            "--enroll-per-address" => {
+                config.limits.enroll_per_address.max = value()?
+                    .parse()
+                    .map_err(|_| "bad --enroll-per-address".to_owned())?;
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other}")),
         }

@@ -14,6 +14,7 @@ use zeroize::Zeroizing;
 use crate::clock::{Clock, SystemClock};
 use crate::db::Db;
 use crate::error::IssuerError;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::outbox::{DevOutbox, MessageSender};
 use crate::secrets::IssuerSecrets;
@@ -37,6 +38,9 @@ pub struct IssuerConfig {
     pub clock: Arc<dyn Clock>,
     /// Where emails and SMS go; `None` uses the [`DevOutbox`] (`GET /v1/dev/outbox`).
     pub sender: Option<Arc<dyn MessageSender>>,
+    /// Abuse limits: SMS codes and wrong codes per phone number and per account,
+    /// enrollment per source address and overall ([`Limits::default`]).
+    pub limits: Limits,
 }
 
 impl fmt::Debug for IssuerConfig {
@@ -45,18 +49,20 @@ impl fmt::Debug for IssuerConfig {
             .field("data_dir", &self.data_dir)
             .field("bind", &self.bind)
             .field("custom_sender", &self.sender.is_some())
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 impl IssuerConfig {
-    /// Defaults: loopback, a free port, the system clock, the dev outbox.
+    /// Defaults: loopback, a free port, the system clock, the dev outbox, the default limits.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             clock: Arc::new(SystemClock),
             sender: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -86,6 +92,7 @@ impl Issuer {
             sender,
             secrets,
             metrics: Metrics::default(),
+            limits: config.limits,
             scans: Mutex::new(scans),
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
@@ -99,6 +106,8 @@ impl Issuer {
             };
             // Serving only ends with an accept error the listener already survived; nothing
             // is left to report to, so the task just ends.
+            // The peer address is what enrollment is throttled by (`limits::enroll`).
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(stop)
                 .await;

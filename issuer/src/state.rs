@@ -6,6 +6,7 @@ use tessera_gate::ScanLog;
 
 use crate::clock::Clock;
 use crate::db::Db;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::outbox::MessageSender;
 use crate::secrets::IssuerSecrets;
@@ -22,6 +23,8 @@ pub(crate) struct AppState {
     pub secrets: IssuerSecrets,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Abuse limits (SMS codes, wrong codes, enrollment).
+    pub limits: Limits,
     /// The merged scan log of every gate (tessera-gate's own format, its own file).
     pub scans: Mutex<ScanLog>,
 }

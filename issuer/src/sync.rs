@@ -45,16 +45,21 @@ pub(crate) fn parse_ephemeral(text: &str) -> Result<[u8; 32], ApiError> {
     Ok(k)
 }
 
+/// Whether the device proved every verification the event requires that the issuer can
+/// check (presence is proven on the phone itself). Without them it gets no seed,
+/// credential or release secret of the event (docs/DECISIONS.md).
+fn proven(ev: &EventRow, verified: &[Verification]) -> bool {
+    ev.policy
+        .requires
+        .iter()
+        .all(|r| *r == Verification::Presence || verified.contains(r))
+}
+
 /// Whether a strict-JIT event's release secret may go to a device now.
 fn release_allowed(ev: &EventRow, verified: &[Verification], now_ms: i64) -> bool {
     let now_s = now_ms.div_euclid(1000);
     let p = &ev.policy;
-    // Presence is proven on the phone itself; the issuer can only check the others.
-    let proven = p
-        .requires
-        .iter()
-        .all(|r| *r == Verification::Presence || verified.contains(r));
-    p.strict_jit && p.reveal_opens_at <= now_s && now_s < p.valid_until && proven
+    p.strict_jit && p.reveal_opens_at <= now_s && now_s < p.valid_until && proven(ev, verified)
 }
 
 /// Runs one sync for `device`, sealing to `wallet_public`.
@@ -93,6 +98,7 @@ pub(crate) fn sync(
         s.query_map([&device[..]], tickets::row)?
             .collect::<Result<_, _>>()?
     };
+    let verified = verification::verified(&tx, device)?;
     let mut evs: BTreeMap<EventId, EventRow> = BTreeMap::new();
     let mut out = Vec::with_capacity(held.len());
     for t in &held {
@@ -102,7 +108,8 @@ pub(crate) fn sync(
                 e.insert(events::require(&tx, t.event_id)?)
             }
         };
-        out.push(sync_ticket(st, &tx, &key, t, ev, device)?);
+        let withheld = !proven(ev, &verified);
+        out.push(sync_ticket(st, &tx, &key, t, ev, device, withheld)?);
     }
     let moved: Vec<TicketId> = {
         let mut s = tx.prepare(
@@ -120,7 +127,6 @@ pub(crate) fn sync(
             })
             .collect::<Result<_, _>>()?
     };
-    let verified = verification::verified(&tx, device)?;
     let mut releases = Vec::new();
     for (id, ev) in &evs {
         if release_allowed(ev, &verified, now_ms) {
@@ -155,6 +161,9 @@ pub(crate) fn sync(
     })
 }
 
+/// One ticket of the answer. `withheld`: the device lacks a verification the event
+/// requires, so the ticket goes without its secrets (no credential, an empty
+/// `sealed_ticket_seed`, no event seed); the wallet shows it as needing verification.
 fn sync_ticket(
     st: &AppState,
     tx: &Connection,
@@ -162,8 +171,23 @@ fn sync_ticket(
     t: &TicketRow,
     ev: &EventRow,
     device: &[u8; 32],
+    withheld: bool,
 ) -> Result<SyncTicket, ApiError> {
     let row = &t.id.0[..];
+    if withheld {
+        return Ok(SyncTicket {
+            ticket_id: t.id,
+            event_id: t.event_id,
+            seat: t.seat.clone(),
+            holder_name: t.holder_name.clone(),
+            device_public_key: hex::encode(device),
+            credential: None,
+            revoked: t.revoked,
+            version: t.version,
+            sealed_ticket_seed: String::new(),
+            sealed_event_seed: None,
+        });
+    }
     let credential = if ev.policy.format == CodeFormat::S1 {
         let ticket = Ticket {
             id: t.id,

@@ -18,6 +18,7 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::events::{self, SECRET_LEN, sql_id};
 use crate::secrets::random_bytes;
+use crate::verification::{self, Outgoing};
 
 /// Most tickets one order may create.
 const MAX_SEATS_PER_ORDER: usize = 10_000;
@@ -454,14 +455,34 @@ pub(crate) fn rebind(
     Ok(ids)
 }
 
+/// Refuses (`change_blocked`) when any ticket of the account belongs to a change-block
+/// event.
+pub(crate) fn check_not_change_blocked(c: &Connection, account: i64) -> Result<(), ApiError> {
+    let event_ids: Vec<i64> = {
+        let mut st = c.prepare("SELECT DISTINCT event_id FROM tickets WHERE account_id = ?1")?;
+        st.query_map([account], |r| r.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    for e in event_ids {
+        let id = EventId(u64::try_from(e).map_err(|_| ApiError::internal())?);
+        if events::require(c, id)?.policy.change_block {
+            return Err(ApiError::change_blocked());
+        }
+    }
+    Ok(())
+}
+
 /// The holder's own change of name or email, refused when any of the account's tickets
-/// belongs to a change-block event.
+/// belongs to a change-block event. A name changes at once; an address only when the
+/// link mailed to it is confirmed on this device (`verification::request_email_change`):
+/// then the answer is when that link expires and the messages to send (the link to the
+/// new address, the notice to the old one).
 pub(crate) fn update_profile(
     c: &mut Connection,
     device: &[u8; 32],
     update: &ProfileUpdate,
     now_ms: i64,
-) -> Result<(), ApiError> {
+) -> Result<Option<(i64, [Outgoing; 2])>, ApiError> {
     if update.holder_name.is_none() && update.email.is_none() {
         return Err(ApiError::bad_request("nothing to change"));
     }
@@ -473,51 +494,46 @@ pub(crate) fn update_profile(
         .transpose()?;
     let tx = c.transaction()?;
     let account = accounts::require_of_device(&tx, device)?;
-    let event_ids: Vec<i64> = {
-        let mut st = tx.prepare("SELECT DISTINCT event_id FROM tickets WHERE account_id = ?1")?;
-        st.query_map([account], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
-    for e in event_ids {
-        let id = EventId(u64::try_from(e).map_err(|_| ApiError::internal())?);
-        if events::require(&tx, id)?.policy.change_block {
-            return Err(ApiError::change_blocked());
-        }
-    }
+    check_not_change_blocked(&tx, account)?;
     let mut changed = Vec::new();
     if let Some(name) = &update.holder_name {
         tx.execute(
             "UPDATE tickets SET holder_name = ?2 WHERE account_id = ?1",
             params![account, name],
         )?;
-        changed.push("holder name");
+        changed.push("holder name changed");
     }
+    let mut change = None;
     if let Some(email) = email {
-        let taken = tx
-            .query_row(
-                "SELECT 1 FROM accounts WHERE email = ?1 AND id <> ?2",
-                params![email, account],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some();
-        if taken {
-            return Err(ApiError::conflict("another account uses that address"));
+        let old = accounts::email_of(&tx, account)?;
+        if old != email {
+            let taken = tx
+                .query_row(
+                    "SELECT 1 FROM accounts WHERE email = ?1 AND id <> ?2",
+                    params![email, account],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if taken {
+                return Err(ApiError::conflict("another account uses that address"));
+            }
+            change = Some(verification::request_email_change(
+                &tx, device, account, &old, &email, now_ms,
+            )?);
+            changed.push("email change requested (link sent to the new address)");
         }
-        tx.execute(
-            "UPDATE accounts SET email = ?2 WHERE id = ?1",
-            params![account, email],
-        )?;
-        changed.push("email");
     }
-    audit::record(
-        &tx,
-        now_ms,
-        "device",
-        "profile.update",
-        &format!("account {account}"),
-        &format!("{} changed", changed.join(" and ")),
-    )?;
+    if !changed.is_empty() {
+        audit::record(
+            &tx,
+            now_ms,
+            "device",
+            "profile.update",
+            &format!("account {account}"),
+            &changed.join(" and "),
+        )?;
+    }
     tx.commit()?;
-    Ok(())
+    Ok(change)
 }

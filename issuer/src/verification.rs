@@ -9,13 +9,14 @@
 
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tessera_core::Verification;
 use tessera_core::sync::api::VerificationStatus;
 use zeroize::Zeroizing;
 
 use crate::accounts;
 use crate::error::ApiError;
+use crate::limits::{self, Kind};
 use crate::outbox::Channel;
 use crate::secrets::{new_token, token_hash};
 use crate::state::AppState;
@@ -142,27 +143,33 @@ pub(crate) fn request_email(
     ))
 }
 
-/// Confirms an email token from the device that requested it; links device and account.
+/// An `email_tokens` row: the asking device, the address, expiry, used, and for an email
+/// change the account it renames.
+type EmailTokenRow = (Vec<u8>, String, i64, bool, Option<i64>);
+
+/// Confirms an email token from the device that requested it: a sign-in link links
+/// device and account; an email-change link renames the device's account (and returns
+/// the notice for the old address).
 pub(crate) fn confirm_email(
     st: &AppState,
     c: &mut Connection,
     device: &[u8; 32],
     token: &str,
     now_ms: i64,
-) -> Result<VerificationStatus, ApiError> {
+) -> Result<(VerificationStatus, Option<Outgoing>), ApiError> {
     let tx = c.transaction()?;
-    let row: Option<(Vec<u8>, String, i64, bool)> = tx
+    let row: Option<EmailTokenRow> = tx
         .query_row(
-            "SELECT device, email, expires_ms, used FROM email_tokens WHERE token_hash = ?1",
+            "SELECT device, email, expires_ms, used, change_account FROM email_tokens WHERE token_hash = ?1",
             [token_hash(token.trim())],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
     let fail = |e: ApiError| {
         st.metrics.failed_verification("email_token");
         e
     };
-    let Some((owner, email, expires, used)) = row else {
+    let Some((owner, email, expires, used, change_account)) = row else {
         return Err(fail(ApiError::not_found("unknown email verification link")));
     };
     if owner != device[..] {
@@ -180,14 +187,122 @@ pub(crate) fn confirm_email(
         "UPDATE email_tokens SET used = 1 WHERE token_hash = ?1",
         [token_hash(token.trim())],
     )?;
-    let account = accounts::get_or_create(&tx, &email, now_ms)?;
-    tx.execute(
-        "UPDATE devices SET account_id = ?2 WHERE public_key = ?1",
-        params![&device[..], account],
-    )?;
+    let notice = match change_account {
+        Some(account) => finish_email_change(&tx, device, account, &email, now_ms)?,
+        None => {
+            let account = accounts::get_or_create(&tx, &email, now_ms)?;
+            tx.execute(
+                "UPDATE devices SET account_id = ?2 WHERE public_key = ?1",
+                params![&device[..], account],
+            )?;
+            None
+        }
+    };
     let s = status(&tx, device, None)?;
     tx.commit()?;
-    Ok(s)
+    Ok((s, notice))
+}
+
+/// Starts an email change of `account`, asked by `device` (which belongs to it): a
+/// one-time link to the new address, which only this device may confirm, and a notice to
+/// the old address. Nothing changes until the link is confirmed; a newer request replaces
+/// a pending one. Returns when the link expires and the two messages.
+pub(crate) fn request_email_change(
+    tx: &Connection,
+    device: &[u8; 32],
+    account: i64,
+    old_email: &str,
+    new_email: &str,
+    now_ms: i64,
+) -> Result<(i64, [Outgoing; 2]), ApiError> {
+    rate_limit(tx, device, Channel::Email, EMAIL_MAX_REQUESTS, now_ms)?;
+    let token = Zeroizing::new(new_token()?);
+    let expires = now_ms + EMAIL_TOKEN_TTL_MS;
+    tx.execute("DELETE FROM email_tokens WHERE expires_ms < ?1", [now_ms])?;
+    tx.execute(
+        "DELETE FROM email_tokens WHERE change_account = ?1 AND used = 0",
+        [account],
+    )?;
+    tx.execute(
+        "INSERT INTO email_tokens (token_hash, device, email, expires_ms, change_account)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![token_hash(&token), &device[..], new_email, expires, account],
+    )?;
+    let link = Outgoing {
+        channel: Channel::Email,
+        to: new_email.to_owned(),
+        body: Zeroizing::new(format!(
+            "Confirm the new email address of your ticket account: open this link on the phone \
+             that asked for the change.\n\
+             tessera://verify-email?token={}\n\
+             The link works once and expires in 15 minutes. Until then the account keeps its \
+             old address.",
+            &*token
+        )),
+    };
+    let notice = Outgoing {
+        channel: Channel::Email,
+        to: old_email.to_owned(),
+        body: Zeroizing::new(format!(
+            "A device asked to move your ticket account from this address to {new_email}. \
+             Nothing changes unless the link sent to that address is confirmed on that device. \
+             If this was not you, contact the box office."
+        )),
+    };
+    Ok((expires, [link, notice]))
+}
+
+/// Completes an email change when its link is confirmed: the device must still belong to
+/// the account, the account must still be free to change, and the address must still be
+/// free. Audited; returns the notice to the old address.
+fn finish_email_change(
+    tx: &Connection,
+    device: &[u8; 32],
+    account: i64,
+    new_email: &str,
+    now_ms: i64,
+) -> Result<Option<Outgoing>, ApiError> {
+    if accounts::of_device(tx, device)? != Some(account) {
+        return Err(ApiError::forbidden(
+            "this device no longer belongs to the account it asked to change",
+        ));
+    }
+    crate::tickets::check_not_change_blocked(tx, account)?;
+    let old = accounts::email_of(tx, account)?;
+    if old == new_email {
+        return Ok(None);
+    }
+    let taken = tx
+        .query_row(
+            "SELECT 1 FROM accounts WHERE email = ?1 AND id <> ?2",
+            params![new_email, account],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if taken {
+        return Err(ApiError::conflict("another account uses that address"));
+    }
+    tx.execute(
+        "UPDATE accounts SET email = ?2 WHERE id = ?1",
+        params![account, new_email],
+    )?;
+    crate::audit::record(
+        tx,
+        now_ms,
+        "device",
+        "profile.email_change",
+        &format!("account {account}"),
+        &format!("email changed, confirmed by device {}", hex::encode(device)),
+    )?;
+    Ok(Some(Outgoing {
+        channel: Channel::Email,
+        to: old,
+        body: Zeroizing::new(format!(
+            "The email address of your ticket account was changed to {new_email}, confirmed \
+             from that address. If this was not you, contact the box office."
+        )),
+    }))
 }
 
 fn code_mac(st: &AppState, device: &[u8; 32], code: &str) -> Vec<u8> {
@@ -221,7 +336,9 @@ pub(crate) fn request_phone(
     now_ms: i64,
 ) -> Result<(VerificationStatus, Outgoing), ApiError> {
     let phone = accounts::normalize_phone(phone)?;
-    let tx = c.transaction()?;
+    // IMMEDIATE: the limits are read and counted in one write transaction, also when
+    // several issuers share the database.
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let account = accounts::require_of_device(&tx, device)?;
     let on_order = tx
         .query_row(
@@ -237,6 +354,15 @@ pub(crate) fn request_phone(
         ));
     }
     rate_limit(&tx, device, Channel::Sms, SMS_MAX_REQUESTS, now_ms)?;
+    // Whatever the number of devices: per number, and per account for all its numbers.
+    limits::take(&tx, &st.limits, Kind::SmsPerPhone, &phone, now_ms)?;
+    limits::take(
+        &tx,
+        &st.limits,
+        Kind::SmsPerAccount,
+        &account.to_string(),
+        now_ms,
+    )?;
     let code = six_digits()?;
     let expires = now_ms + SMS_CODE_TTL_MS;
     // A new code replaces the pending one and its attempt count.
@@ -273,7 +399,7 @@ pub(crate) fn confirm_phone(
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_request("the code is 6 digits"));
     }
-    let tx = c.transaction()?;
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let row: Option<(i64, String, Vec<u8>, i64, u32)> = tx
         .query_row(
             "SELECT account_id, phone, code_mac, expires_ms, wrong_attempts FROM sms_codes WHERE device = ?1",
@@ -284,6 +410,17 @@ pub(crate) fn confirm_phone(
     let Some((account, phone, mac, expires, wrong)) = row else {
         return Err(ApiError::not_found("no code pending; request one"));
     };
+    // Wrong codes count per number and per account, across devices and codes; once a
+    // limit is reached no code is checked, the right one neither (no oracle).
+    let account_subject = account.to_string();
+    limits::check(&tx, &st.limits, Kind::WrongPerPhone, &phone, now_ms)?;
+    limits::check(
+        &tx,
+        &st.limits,
+        Kind::WrongPerAccount,
+        &account_subject,
+        now_ms,
+    )?;
     if wrong >= SMS_MAX_WRONG {
         return Err(ApiError::too_many_attempts());
     }
@@ -299,6 +436,14 @@ pub(crate) fn confirm_phone(
     ctx.extend_from_slice(code.as_bytes());
     if hmac::verify(&st.secrets.code_key, &ctx, &mac).is_err() {
         st.metrics.failed_verification("sms_code");
+        limits::record(&tx, &st.limits, Kind::WrongPerPhone, &phone, now_ms)?;
+        limits::record(
+            &tx,
+            &st.limits,
+            Kind::WrongPerAccount,
+            &account_subject,
+            now_ms,
+        )?;
         let wrong = wrong + 1;
         tx.execute(
             "UPDATE sms_codes SET wrong_attempts = ?2 WHERE device = ?1",

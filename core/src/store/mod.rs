@@ -684,10 +684,12 @@ fn write_events_and_tickets(
         let mac = row_key.tag("events", &[Field::Int(id), Field::Text(&json)]);
         put_event.execute(params![id, json, mac])?;
     }
-    for (_written, t) in tickets.iter().enumerate() {
+    for (i, t) in tickets.iter().enumerate() {
         write_ticket(tx, row_key, t)?;
         #[cfg(feature = "crash-probe")]
-        crash_probe::ticket_row_written(_written + 1);
+        crash_probe::ticket_row_written(i + 1);
+        #[cfg(not(feature = "crash-probe"))]
+        let _ = i;
     }
     Ok(())
 }

@@ -311,7 +311,7 @@ impl Wallet {
                 return Err(malformed(format!("ticket {} twice", st.ticket_id)));
             }
             let policy = policy_of(st.event_id)?;
-            tickets.push(self.check_ticket_entry(st, &policy, &issuer_keys, key)?);
+            tickets.push(self.check_ticket_entry(st, &policy, &issuer_keys, key, &r.verified)?);
         }
 
         let mut moved = Vec::with_capacity(r.moved.len());
@@ -417,13 +417,17 @@ impl Wallet {
         Ok((by_id, Vec::new()))
     }
 
-    /// Checks one ticket of the answer and opens its seeds.
+    /// Checks one ticket of the answer and opens its seeds. A ticket whose secrets the
+    /// issuer withheld (an empty `sealed_ticket_seed`, no credential, no event seed) is
+    /// accepted only while `verified`, the answer's list, lacks a verification its event
+    /// requires: it is stored without secrets and reveals as `NeedsVerification`.
     fn check_ticket_entry(
         &self,
         st: &SyncTicket,
         policy: &EventPolicy,
         issuer_keys: &HashMap<u32, [u8; 32]>,
         key: &TransportKey,
+        verified: &[Verification],
     ) -> Result<(Ticket, TicketSecrets), SyncError> {
         let id = st.ticket_id;
         let device = key32(&st.device_public_key, &format!("ticket {id} device key"))?;
@@ -442,6 +446,28 @@ impl Wallet {
         }
         crate::text::check_ticket_text(&st.seat, st.holder_name.as_deref())
             .map_err(|e| malformed(format!("ticket {id}: {e}")))?;
+        if st.sealed_ticket_seed.is_empty() {
+            let lacking = policy
+                .requires
+                .iter()
+                .any(|v| *v != Verification::Presence && !verified.contains(v));
+            if !lacking || st.credential.is_some() || st.sealed_event_seed.is_some() {
+                return Err(malformed(format!(
+                    "ticket {id}: secrets withheld without a missing verification"
+                )));
+            }
+            let ticket = Ticket {
+                id,
+                event_id: st.event_id,
+                seat: st.seat.clone(),
+                holder_name: st.holder_name.clone(),
+                device_public_key: device,
+                credential: None,
+                revoked: st.revoked,
+                version: st.version,
+            };
+            return Ok((ticket, TicketSecrets::withheld()));
+        }
         let credential = match &st.credential {
             None if policy.format == CodeFormat::S1 => {
                 return Err(malformed(format!(

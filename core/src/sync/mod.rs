@@ -17,3 +17,5 @@ mod tests;
 #[cfg(test)]
 mod text_tests;
 pub mod transport;
+#[cfg(test)]
+mod withheld_tests;

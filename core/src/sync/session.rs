@@ -149,8 +149,11 @@ impl WalletSync {
         self.signed(|| self.client.rebind(&self.wallet)).await
     }
 
-    /// Changes the holder name or email; [`SyncError::ChangeBlocked`] when an event of the
-    /// account blocks changes (the box office can make them).
+    /// Changes the holder name (at once) or asks to change the account's email: that takes
+    /// effect only when the link mailed to the new address is confirmed on this device with
+    /// [`WalletSync::confirm_email`] (the answer's `pending_expires_at_ms` says until when;
+    /// the old address is told). [`SyncError::ChangeBlocked`] when an event of the account
+    /// blocks changes (the box office can make them).
     pub async fn update_profile(
         &self,
         update: &ProfileUpdate,

@@ -1,8 +1,9 @@
 //! Attendee endpoints: every one is device-signed (see `auth::Signed`).
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::{Path, State};
-use rusqlite::params;
+use axum::extract::{ConnectInfo, Path, State};
 use tessera_core::sync::api::{
     EmailConfirm, EmailRequest, EnrollRequest, EnrollResponse, OrderResponse, PhoneConfirm,
     PhoneRequest, ProfileUpdate, SyncRequest, SyncResponse, TransferRequest, TransferResponse,
@@ -25,9 +26,11 @@ const MAX_PLATFORM_LEN: usize = 64;
 
 type JsonResult<T> = Result<Json<T>, ApiError>;
 
-/// `POST /v1/devices`: enrolls the signing device (idempotent).
+/// `POST /v1/devices`: enrolls the signing device (idempotent); a new device counts
+/// against its source address and the overall enrollment limits (`limits::enroll`).
 pub(super) async fn enroll(
     State(st): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     s: Enrolling<EnrollRequest>,
 ) -> JsonResult<EnrollResponse> {
     if s.body.platform.len() > MAX_PLATFORM_LEN {
@@ -35,14 +38,9 @@ pub(super) async fn enroll(
     }
     let now = st.now_ms();
     let device = s.device;
+    let limits = st.limits;
     st.db
-        .call(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO devices (public_key, platform, enrolled_ms) VALUES (?1, ?2, ?3)",
-                params![&device[..], s.body.platform, now],
-            )?;
-            Ok(())
-        })
+        .call(move |c| crate::limits::enroll(c, &limits, &device, &s.body.platform, peer, now))
         .await?;
     Ok(Json(EnrollResponse {
         device_id: hex::encode(device),
@@ -72,10 +70,13 @@ pub(super) async fn email_confirm(
     let now = st.now_ms();
     let st2 = st.clone();
     let token = Zeroizing::new(s.body.token);
-    let r = st
+    let (r, notice) = st
         .db
         .call(move |c| verification::confirm_email(&st2, c, &s.device, &token, now))
         .await?;
+    if let Some(msg) = notice {
+        send(&st, msg).await?;
+    }
     Ok(Json(r))
 }
 
@@ -201,21 +202,30 @@ pub(super) async fn rebind(
     Ok(Json(OrderResponse { tickets }))
 }
 
-/// `POST /v1/attendee/profile`.
+/// `POST /v1/attendee/profile`: a new holder name applies at once; a new address only
+/// once the link mailed to it is confirmed on this device (the old address is told).
 pub(super) async fn profile(
     State(st): State<Shared>,
     s: Signed<ProfileUpdate>,
 ) -> JsonResult<VerificationStatus> {
     let now = st.now_ms();
-    let r = st
+    let (r, messages) = st
         .db
         .call(move |c| {
-            tickets::update_profile(c, &s.device, &s.body, now)?;
-            Ok(VerificationStatus {
+            let change = tickets::update_profile(c, &s.device, &s.body, now)?;
+            let (pending, messages) = match change {
+                Some((expires, messages)) => (Some(expires), Vec::from(messages)),
+                None => (None, Vec::new()),
+            };
+            let status = VerificationStatus {
                 verified: verification::verified(c, &s.device)?,
-                pending_expires_at_ms: None,
-            })
+                pending_expires_at_ms: pending,
+            };
+            Ok((status, messages))
         })
         .await?;
+    for msg in messages {
+        send(&st, msg).await?;
+    }
     Ok(Json(r))
 }
