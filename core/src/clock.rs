@@ -263,6 +263,31 @@ mod tests {
     }
 
     #[test]
+    fn a_skew_of_exactly_the_tolerance_is_not_flagged() {
+        let c = ManualClock::new(T0);
+        let a = anchor_at(&c, T0);
+        for (wall, flagged) in [
+            (T0 + DEFAULT_SKEW_TOLERANCE_MS, false),
+            (T0 - DEFAULT_SKEW_TOLERANCE_MS, false),
+            (T0 + DEFAULT_SKEW_TOLERANCE_MS + 1, true),
+            (T0 - DEFAULT_SKEW_TOLERANCE_MS - 1, true),
+        ] {
+            c.set_wall(wall);
+            let t = trusted_time(Some(&a), 0, &c, &c);
+            assert_eq!(
+                t.wall_clock_manipulated(DEFAULT_SKEW_TOLERANCE_MS),
+                flagged,
+                "{}",
+                wall - T0
+            );
+        }
+        // Unanchored time has no skew to speak of, however far the wall clock is.
+        c.reboot();
+        c.set_wall(T0 + 86_400_000);
+        assert!(!trusted_time(Some(&a), T0, &c, &c).wall_clock_manipulated(0));
+    }
+
+    #[test]
     fn after_a_reboot_only_the_high_water_mark_is_proven() {
         let c = ManualClock::new(T0);
         let a = anchor_at(&c, T0);

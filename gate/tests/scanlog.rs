@@ -228,3 +228,70 @@ fn every_verdict_is_in_the_log_before_verify_returns() {
         assert_eq!(v.scan_log().len().unwrap(), n as u64 + 1, "scan {n}");
     }
 }
+
+#[test]
+fn a_legitimate_reentry_is_no_duplicate_admission() {
+    let mut b = s1_bundle();
+    b.reentry = tessera_gate::ReentryPolicy::Allow;
+    let mut a = Verifier::new(b.clone(), "gate-a", ScanLog::open_in_memory().unwrap()).unwrap();
+    let step = gate_step(NOW);
+    assert!(a.verify(&s1(1, step), NOW).verdict.is_admit());
+    // Out and back in at the next step, then a replay of that code.
+    assert!(a.verify(&s1(1, step + 1), NOW + 15_000).verdict.is_admit());
+    assert_eq!(
+        a.verify(&s1(1, step + 1), NOW + 16_000).verdict.reason(),
+        Some(RejectReason::Replay)
+    );
+    let recs = a.scan_log().records().unwrap();
+    // Admissions under a re-entry policy carry the flag; the refusal does not.
+    assert_eq!(
+        recs.iter().map(|r| r.reentry).collect::<Vec<_>>(),
+        vec![true, true, false]
+    );
+    assert!(a.scan_log().duplicate_admissions().unwrap().is_empty());
+    // A second gate lets the same ticket in again: merged, still no duplicate.
+    let mut g = Verifier::new(b, "gate-b", ScanLog::open_in_memory().unwrap()).unwrap();
+    assert!(g.verify(&s1(1, step + 2), NOW + 30_000).verdict.is_admit());
+    let report = a.merge(&g.scan_log().records().unwrap()).unwrap();
+    assert!(report.duplicate_admissions.is_empty(), "{report:?}");
+    assert!(a.scan_log().duplicate_admissions().unwrap().is_empty());
+
+    // The same scans without re-entry: every later admission is a duplicate.
+    let mut a = verifier(s1_bundle());
+    assert!(a.verify(&s1(1, step), NOW).verdict.is_admit());
+    let mut g = Verifier::new(s1_bundle(), "gate-b", ScanLog::open_in_memory().unwrap()).unwrap();
+    assert!(g.verify(&s1(1, step + 2), NOW + 30_000).verdict.is_admit());
+    let report = a.merge(&g.scan_log().records().unwrap()).unwrap();
+    assert_eq!(report.duplicate_admissions.len(), 1, "{report:?}");
+    assert!(a.scan_log().records().unwrap().iter().all(|r| !r.reentry));
+}
+
+#[test]
+fn every_admission_policy_commits_admissions_at_once_and_refusals_in_batches() {
+    let cfg = VerifierConfig {
+        flush: FlushPolicy::EveryAdmission { max_pending: 3 },
+        ..VerifierConfig::default()
+    };
+    let mut v =
+        Verifier::with_config(s1_bundle(), "g", ScanLog::open_in_memory().unwrap(), cfg).unwrap();
+    let step = gate_step(NOW);
+    // (payload, admitted?, rows still pending after the scan)
+    let scans = [
+        (s1(1, step), true, 0),
+        ("junk".to_owned(), false, 1),
+        (s1(1, step), false, 2),
+        (s1(2, step), true, 0),
+        ("junk".to_owned(), false, 1),
+        ("junk".to_owned(), false, 2),
+        ("junk".to_owned(), false, 0),
+    ];
+    for (n, (payload, admit, pending)) in scans.iter().enumerate() {
+        assert_eq!(
+            v.verify(payload, NOW).verdict.is_admit(),
+            *admit,
+            "scan {n}"
+        );
+        assert_eq!(v.pending(), *pending, "scan {n}");
+    }
+    assert_eq!(v.scan_log().len().unwrap(), 7);
+}

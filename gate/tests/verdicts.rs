@@ -3,11 +3,13 @@
 
 mod common;
 
+use std::collections::HashSet;
+
 use common::*;
-use tessera_core::code::S1Code;
+use tessera_core::code::{S1Code, T1Code};
 use tessera_gate::{
-    Anomaly, CredentialDigest, GateBundle, ReentryPolicy, RejectReason, ScanLog, Secret, Verdict,
-    Verifier, VerifierConfig,
+    Anomaly, CredentialDigest, GateBundle, Outcome, ReentryPolicy, RejectReason, ScanLog, Secret,
+    Verdict, Verifier, VerifierConfig,
 };
 
 fn reason(v: &mut Verifier, payload: &str, now: i64) -> Option<RejectReason> {
@@ -296,10 +298,248 @@ fn not_released() {
     assert!(v.verify(&late, NOW).verdict.is_admit());
 }
 
+/// One row of the reason table: a gate (bundle, and codes admitted before) and a scan.
+struct Fixture {
+    name: &'static str,
+    bundle: GateBundle,
+    /// Scans made first, each of which must be admitted.
+    admitted_before: Vec<(String, i64)>,
+    payload: String,
+    now: i64,
+}
+
+fn fixture(name: &'static str, bundle: GateBundle, payload: String, now: i64) -> Fixture {
+    Fixture {
+        name,
+        bundle,
+        admitted_before: Vec::new(),
+        payload,
+        now,
+    }
+}
+
+impl Fixture {
+    fn after(mut self, payload: String, now: i64) -> Self {
+        self.admitted_before.push((payload, now));
+        self
+    }
+}
+
+fn jit_bundle(mut b: GateBundle) -> GateBundle {
+    b.release_secrets
+        .insert(EVENT, Secret::new(RELEASE.to_vec()));
+    b
+}
+
+fn revoking(mut b: GateBundle, n: u32) -> GateBundle {
+    b.revoked.insert(ticket(n));
+    b
+}
+
+/// The fixtures that must be refused with exactly `reason` (S1 and, where the reason
+/// exists for it, T1). No wildcard arm: a reason added to `RejectReason` does not compile
+/// until it has fixtures here (add it to `RejectReason::ALL` too; the table test below
+/// reads the reason back from the scan log, which parses names through `ALL`).
+fn fixtures(reason: RejectReason) -> Vec<Fixture> {
+    let d = device();
+    let step = s(NOW);
+    match reason {
+        RejectReason::Malformed => vec![
+            fixture("empty", t1_bundle(1, false), String::new(), NOW),
+            fixture("S1 short body", s1_bundle(), "S1:AAAA".into(), NOW),
+            fixture("T1 not base32", t1_bundle(1, false), "T1:!!".into(), NOW),
+            fixture(
+                "S1 with a trailing LF",
+                s1_bundle(),
+                format!("{}\n", s1(1, step)),
+                NOW,
+            ),
+        ],
+        RejectReason::WrongEvent => {
+            let mut c = credential(ticket(1), &d);
+            c.event = tessera_core::EventId(78);
+            let mut t = t1_code(0, step, false, None);
+            t.event = tessera_core::EventId(78);
+            vec![
+                fixture(
+                    "S1 of event 78",
+                    s1_bundle(),
+                    S1Code::generate(&signed(&c), &d, step, None).encode(),
+                    NOW,
+                ),
+                fixture("T1 of event 78", t1_bundle(1, false), t.encode(), NOW),
+            ]
+        }
+        RejectReason::UnknownKey => {
+            let mut c = credential(ticket(1), &d);
+            c.key_id = 9;
+            vec![
+                fixture(
+                    "S1 under issuer key 9",
+                    s1_bundle(),
+                    S1Code::generate(&signed(&c), &d, step, None).encode(),
+                    NOW,
+                ),
+                fixture("T1 without a seed", t1_bundle(1, false), t1(5, step), NOW),
+                fixture("T1 at an S1-only gate", s1_bundle(), t1(0, step), NOW),
+            ]
+        }
+        RejectReason::BadSignature => {
+            let forged = credential(ticket(1), &d).sign(&kp(66)).unwrap();
+            let mut t = t1_code(0, step, false, None);
+            t.ticket_code = (t.ticket_code + 1) % 100_000_000;
+            vec![
+                fixture(
+                    "S1 credential signed by another key",
+                    s1_bundle(),
+                    S1Code::generate(&forged, &d, step, None).encode(),
+                    NOW,
+                ),
+                fixture("T1 with a wrong TOTP", t1_bundle(1, false), t.encode(), NOW),
+            ]
+        }
+        RejectReason::WrongDevice => vec![fixture(
+            "S1 step signed by another phone",
+            s1_bundle(),
+            S1Code::generate(&signed(&credential(ticket(1), &d)), &kp(5), step, None).encode(),
+            NOW,
+        )],
+        RejectReason::NotReleased => {
+            let mut c = credential(ticket(1), &d);
+            c.strict_jit = true;
+            vec![
+                fixture(
+                    "S1 strict JIT without a MAC",
+                    jit_bundle(s1_bundle()),
+                    S1Code::generate(&signed(&c), &d, step, None).encode(),
+                    NOW,
+                ),
+                fixture(
+                    "T1 strict JIT without a MAC",
+                    jit_bundle(t1_bundle(1, false)),
+                    t1(0, step),
+                    NOW,
+                ),
+            ]
+        }
+        RejectReason::NotYetValid => {
+            let before = FROM * 1000 - 1;
+            vec![
+                fixture(
+                    "S1 before the window",
+                    s1_bundle(),
+                    s1(1, s(before)),
+                    before,
+                ),
+                fixture(
+                    "T1 before the window",
+                    t1_bundle(1, false),
+                    t1(0, s(before)),
+                    before,
+                ),
+            ]
+        }
+        RejectReason::Expired => {
+            let after = UNTIL * 1000;
+            vec![
+                fixture("S1 after the window", s1_bundle(), s1(1, s(after)), after),
+                fixture(
+                    "T1 after the window",
+                    t1_bundle(1, false),
+                    t1(0, s(after)),
+                    after,
+                ),
+            ]
+        }
+        RejectReason::Stale => vec![
+            fixture("S1 two steps old", s1_bundle(), s1(1, step - 2), NOW),
+            fixture(
+                "T1 two steps ahead",
+                t1_bundle(1, false),
+                t1(0, step + 2),
+                NOW,
+            ),
+        ],
+        RejectReason::Revoked => vec![
+            fixture(
+                "S1 revoked ticket",
+                revoking(s1_bundle(), 1),
+                s1(1, step),
+                NOW,
+            ),
+            fixture(
+                "T1 revoked ticket",
+                revoking(t1_bundle(1, false), 0),
+                t1(0, step),
+                NOW,
+            ),
+        ],
+        RejectReason::Replay => vec![
+            fixture("S1 shown twice", s1_bundle(), s1(1, step), NOW + 1000).after(s1(1, step), NOW),
+            fixture(
+                "T1 shown twice",
+                t1_bundle(1, false),
+                t1(0, step),
+                NOW + 1000,
+            )
+            .after(t1(0, step), NOW),
+        ],
+        RejectReason::AlreadyAdmitted => vec![
+            fixture(
+                "S1 next step after admission",
+                s1_bundle(),
+                s1(1, step + 1),
+                NOW + 15_000,
+            )
+            .after(s1(1, step), NOW),
+            fixture(
+                "T1 next step after admission",
+                t1_bundle(1, false),
+                t1(0, step + 1),
+                NOW + 15_000,
+            )
+            .after(t1(0, step), NOW),
+        ],
+    }
+}
+
 #[test]
-fn every_reject_reason_is_covered_by_a_test_above() {
-    // Keeps this file honest when a reason is added.
-    assert_eq!(RejectReason::ALL.len(), 12);
+fn every_reject_reason_has_a_fixture_that_draws_exactly_it() {
+    // The table: fixture → expected reason, over every reason there is.
+    let table: Vec<(Fixture, RejectReason)> = RejectReason::ALL
+        .into_iter()
+        .flat_map(|r| fixtures(r).into_iter().map(move |f| (f, r)))
+        .collect();
+    let every: HashSet<RejectReason> = RejectReason::ALL.into_iter().collect();
+    assert_eq!(
+        every.len(),
+        RejectReason::ALL.len(),
+        "ALL lists a reason twice"
+    );
+    let expected: HashSet<RejectReason> = table.iter().map(|(_, r)| *r).collect();
+    assert_eq!(expected, every);
+
+    let mut drawn = HashSet::new();
+    for (f, want) in table {
+        let name = f.name;
+        let mut v = verifier(f.bundle);
+        for (p, now) in &f.admitted_before {
+            assert!(v.verify(p, *now).verdict.is_admit(), "{name}: setup scan");
+        }
+        // `check` names the same reason as `verify` (a supervisor's second look), and
+        // records nothing: `verify` still gives it after.
+        let refused = Verdict::Reject { reason: want };
+        assert_eq!(v.check(&f.payload, f.now), refused, "{name}: check");
+        let r = v.verify(&f.payload, f.now);
+        assert_eq!(r.verdict, refused, "{name}: verify");
+        // The verdict is in the log under its name, and reads back as the same reason.
+        let records = v.scan_log().records().unwrap();
+        let last = records.iter().max_by_key(|r| r.seq).unwrap();
+        assert_eq!(last.outcome, Outcome::Reject(want), "{name}: log");
+        assert!(!last.reentry, "{name}: a refusal is no re-entry");
+        drawn.insert(want);
+    }
+    assert_eq!(drawn, every);
 }
 
 #[test]
@@ -515,4 +755,304 @@ fn invalid_bundles_and_gate_ids_are_refused() {
     assert!(
         Verifier::with_config(s1_bundle(), "g", ScanLog::open_in_memory().unwrap(), cfg).is_ok()
     );
+}
+
+#[test]
+fn a_t1_ticket_scanned_again_at_the_next_step_is_already_admitted() {
+    // T1 codes carry no re-entry flag: `FollowCredential` (the default) and `Deny` both
+    // mean one admission; only `Allow` lets the ticket in again on a fresh code.
+    for (policy, again) in [
+        (ReentryPolicy::FollowCredential, false),
+        (ReentryPolicy::Deny, false),
+        (ReentryPolicy::Allow, true),
+    ] {
+        let mut b = t1_bundle(1, false);
+        b.reentry = policy;
+        let mut v = verifier(b);
+        assert!(v.verify(&t1(0, s(NOW)), NOW).verdict.is_admit());
+        for k in 1..4u64 {
+            let now = NOW + 15_000 * k as i64;
+            let next = t1(0, s(NOW) + k);
+            let want = (!again).then_some(RejectReason::AlreadyAdmitted);
+            assert_eq!(v.check(&next, now).reason(), want, "{policy:?} step +{k}");
+            assert_eq!(reason(&mut v, &next, now), want, "{policy:?} step +{k}");
+        }
+    }
+}
+
+#[test]
+fn s1_reentry_follows_the_bundle_then_the_credential() {
+    let d = device();
+    for (policy, flag, again) in [
+        (ReentryPolicy::FollowCredential, false, false),
+        (ReentryPolicy::FollowCredential, true, true),
+        (ReentryPolicy::Deny, true, false),
+        (ReentryPolicy::Allow, false, true),
+    ] {
+        let mut c = credential(ticket(1), &d);
+        c.reentry = flag;
+        let sc = signed(&c);
+        let mut b = s1_bundle();
+        b.reentry = policy;
+        let mut v = verifier(b);
+        let code = |step| S1Code::generate(&sc, &d, step, None).encode();
+        assert!(v.verify(&code(s(NOW)), NOW).verdict.is_admit());
+        let want = (!again).then_some(RejectReason::AlreadyAdmitted);
+        assert_eq!(
+            reason(&mut v, &code(s(NOW) + 1), NOW + 15_000),
+            want,
+            "{policy:?}, credential re-entry {flag}"
+        );
+    }
+}
+
+#[test]
+fn a_t1_code_with_its_digits_or_algorithm_rewritten_is_refused() {
+    // The TOTP value stays the genuine one: only the parameters the code claims change
+    // (the digits byte, and the algorithm bits of the flags byte). The gate's parameters
+    // decide, so such a code is not one of its codes.
+    use tessera_core::TotpAlgorithm;
+    let genuine = t1_code(0, s(NOW), false, None);
+    let mut variants = Vec::new();
+    for algorithm in [TotpAlgorithm::Sha256, TotpAlgorithm::Sha512] {
+        variants.push(T1Code {
+            algorithm,
+            ..genuine.clone()
+        });
+    }
+    variants.push(T1Code {
+        digits: 9,
+        ..genuine.clone()
+    });
+    for c in &variants {
+        let mut v = verifier(t1_bundle(1, false));
+        let payload = c.encode();
+        assert_ne!(payload, genuine.encode());
+        assert_eq!(
+            v.check(&payload, NOW).reason(),
+            Some(RejectReason::BadSignature),
+            "{:?}/{}",
+            c.algorithm,
+            c.digits
+        );
+        assert_eq!(
+            reason(&mut v, &payload, NOW),
+            Some(RejectReason::BadSignature)
+        );
+        // Refused before the gate's state: the genuine code still enters afterwards.
+        assert!(v.verify(&genuine.encode(), NOW).verdict.is_admit());
+    }
+}
+
+fn bursts(r: &tessera_gate::ScanResult) -> Vec<u32> {
+    r.anomalies
+        .iter()
+        .filter_map(|a| match a {
+            Anomaly::FailureBurst {
+                failures,
+                within_secs,
+            } => {
+                assert_eq!(*within_secs, 60);
+                Some(*failures)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn failures_older_than_the_burst_window_expire() {
+    // Three refusals of one ticket within 60 s (both ends included) raise the flag...
+    let mut v = verifier(t1_bundle(1, false));
+    let junk = t1(7, s(NOW)); // a ticket this gate has no seed for: UnknownKey
+    assert!(bursts(&v.verify(&junk, NOW)).is_empty());
+    assert!(bursts(&v.verify(&junk, NOW + 30_000)).is_empty());
+    assert_eq!(bursts(&v.verify(&junk, NOW + 60_000)), vec![3]);
+    // ...and a fourth one counts the three still inside the window.
+    assert_eq!(bursts(&v.verify(&junk, NOW + 90_000)), vec![3]);
+    // One millisecond more and the first refusal has left the window.
+    let mut v = verifier(t1_bundle(1, false));
+    v.verify(&junk, NOW);
+    v.verify(&junk, NOW + 30_000);
+    assert!(bursts(&v.verify(&junk, NOW + 60_001)).is_empty());
+    // Spread out, refusals never add up.
+    let mut v = verifier(t1_bundle(1, false));
+    for k in 0..6 {
+        assert!(bursts(&v.verify(&junk, NOW + k * 61_000)).is_empty(), "{k}");
+    }
+}
+
+#[test]
+fn the_failure_map_holds_at_most_ten_thousand_tickets() {
+    const CAP: u32 = 10_000;
+    let cfg = VerifierConfig {
+        flush: tessera_gate::FlushPolicy::Batched {
+            max_pending: 100_000,
+        },
+        ..VerifierConfig::default()
+    };
+    let mut v = Verifier::with_config(
+        t1_bundle(0, false),
+        "gate-a",
+        ScanLog::open_in_memory().unwrap(),
+        cfg,
+    )
+    .unwrap();
+    let junk = |n: u32| t1(n, s(NOW));
+    // Junk naming 10,000 different tickets fills the map.
+    for n in 0..CAP {
+        let r = v.verify(&junk(n), NOW);
+        assert_eq!(r.verdict.reason(), Some(RejectReason::UnknownKey));
+    }
+    // Full of recent entries: a new ticket is not tracked, however often it fails...
+    for k in 1..=3 {
+        assert!(bursts(&v.verify(&junk(CAP), NOW + k * 1000)).is_empty());
+    }
+    // ...while a ticket already tracked still is (its two new refusals and the first).
+    v.verify(&junk(5), NOW + 4_000);
+    assert_eq!(bursts(&v.verify(&junk(5), NOW + 5_000)), vec![3]);
+    // Once the window has passed, the expired entries make room again.
+    let later = NOW + 70_000;
+    assert!(bursts(&v.verify(&junk(CAP + 1), later)).is_empty());
+    v.verify(&junk(CAP + 1), later + 1000);
+    assert_eq!(bursts(&v.verify(&junk(CAP + 1), later + 2000)), vec![3]);
+}
+
+fn gate_skew(r: &tessera_gate::ScanResult) -> Option<i8> {
+    r.anomalies.iter().find_map(|a| match a {
+        Anomaly::GateClockSkew { direction } => Some(*direction),
+        _ => None,
+    })
+}
+
+/// Scans one genuine T1 code per ticket, each `offsets[i]` steps off the gate's step, and
+/// returns the gate-clock flag of each scan.
+fn gate_skew_flags(offsets: &[i64]) -> Vec<Option<i8>> {
+    let n = u32::try_from(offsets.len()).unwrap();
+    let mut v = verifier(t1_bundle(n, false));
+    offsets
+        .iter()
+        .zip(0..)
+        .map(|(off, i)| {
+            let now = NOW + i64::from(i) * 10;
+            let step = s(now).checked_add_signed(*off).unwrap();
+            gate_skew(&v.verify(&t1(i, step), now))
+        })
+        .collect()
+}
+
+#[test]
+fn gate_clock_skew_needs_a_full_sample_of_codes_off_the_same_way() {
+    // On time, however many: never flagged.
+    assert!(gate_skew_flags(&[0; 40]).iter().all(Option::is_none));
+    // 31 codes a step behind: the sample (32) is not full yet. The 32nd raises the flag,
+    // as does every one after.
+    let flags = gate_skew_flags(&[-1; 34]);
+    assert!(flags[..31].iter().all(Option::is_none), "{flags:?}");
+    assert!(flags[31..].iter().all(|f| *f == Some(-1)), "{flags:?}");
+    // 24 of the last 32 off the same way is enough, 23 is not (8 or 9 on-time codes first).
+    let mut offsets = vec![0; 8];
+    offsets.extend([1; 24]);
+    let flags = gate_skew_flags(&offsets);
+    assert_eq!(flags[31], Some(1), "{flags:?}");
+    assert!(flags[..31].iter().all(Option::is_none));
+    let mut offsets = vec![0; 9];
+    offsets.extend([1; 24]);
+    let flags = gate_skew_flags(&offsets);
+    assert!(flags[..32].iter().all(Option::is_none), "{flags:?}");
+    assert_eq!(flags[32], Some(1), "{flags:?}");
+    // An on-time code never raises it, even in a sample full of skewed ones.
+    let mut offsets = vec![-1; 32];
+    offsets.push(0);
+    let flags = gate_skew_flags(&offsets);
+    assert_eq!(flags[31], Some(-1));
+    assert_eq!(flags[32], None);
+    // Codes two steps off (refused as stale) still say something about the gate's clock;
+    // three steps off say nothing (a screenshot, not a clock).
+    let flags = gate_skew_flags(&[-2; 32]);
+    assert_eq!(flags[31], Some(-1), "{flags:?}");
+    assert!(gate_skew_flags(&[-3; 40]).iter().all(Option::is_none));
+}
+
+#[test]
+fn a_step_beyond_the_i64_range_is_stale_with_its_offset_saturated() {
+    // A payload may claim any u64 step; the offset (code step − gate step) saturates.
+    let mut v = verifier(s1_bundle());
+    let r = v.verify(&s1(1, u64::MAX), NOW);
+    assert_eq!(r.verdict.reason(), Some(RejectReason::Stale));
+    assert!(
+        r.anomalies.contains(&Anomaly::DeviceClockSkew {
+            offset_steps: i64::MAX
+        }),
+        "{:?}",
+        r.anomalies
+    );
+    let r = v.verify(&s1(2, 0), NOW);
+    assert_eq!(r.verdict.reason(), Some(RejectReason::Stale));
+    let back = i64::try_from(s(NOW)).unwrap();
+    assert!(r.anomalies.contains(&Anomaly::DeviceClockSkew {
+        offset_steps: -back
+    }));
+}
+
+#[test]
+fn seen_at_another_gate_counts_from_its_latest_scan_there() {
+    // Gate B admits ticket 4 and refuses its next code (already in): two genuine scans.
+    let mut b_gate =
+        Verifier::new(s1_bundle(), "gate-b", ScanLog::open_in_memory().unwrap()).unwrap();
+    assert!(b_gate.verify(&s1(4, s(NOW)), NOW).verdict.is_admit());
+    assert_eq!(
+        reason(&mut b_gate, &s1(4, s(NOW) + 1), NOW + 15_000),
+        Some(RejectReason::AlreadyAdmitted)
+    );
+    let export = b_gate.scan_log().records().unwrap();
+    let seen_at_b = |r: &tessera_gate::ScanResult| {
+        r.anomalies.iter().find_map(|a| match a {
+            Anomaly::SeenAtOtherGate {
+                other_gate,
+                apart_ms,
+            } => Some((other_gate.clone(), *apart_ms)),
+            _ => None,
+        })
+    };
+    let mut a = verifier(s1_bundle());
+    a.merge(&export).unwrap();
+    let r = a.verify(&s1(4, s(NOW) + 4), NOW + 60_000);
+    assert_eq!(seen_at_b(&r), Some(("gate-b".into(), 45_000)));
+
+    // Gate A's own later scan is newer than what the merge brings: no flag.
+    let mut a = verifier(s1_bundle());
+    assert!(
+        a.verify(&s1(4, s(NOW) + 2), NOW + 30_000)
+            .verdict
+            .is_admit()
+    );
+    a.merge(&export).unwrap();
+    let r = a.verify(&s1(4, s(NOW) + 3), NOW + 45_000);
+    assert_eq!(r.verdict.reason(), Some(RejectReason::AlreadyAdmitted));
+    assert_eq!(seen_at_b(&r), None, "{:?}", r.anomalies);
+}
+
+#[test]
+fn a_verifier_prints_its_gate_and_counts_but_no_secret() {
+    let mut v = verifier(t1_bundle(2, true));
+    assert!(
+        v.verify(&t1_code(0, s(NOW), true, None).encode(), NOW)
+            .verdict
+            .is_admit()
+    );
+    let text = format!("{v:?}");
+    assert!(text.starts_with("Verifier {"), "{text}");
+    assert!(
+        text.contains("\"gate-a\"") && text.contains("admitted: 1"),
+        "{text}"
+    );
+    for secret in [seed(0), seed(1), EVENT_SEED.to_vec()] {
+        assert!(!text.contains(&hex::encode(&secret)), "{text}");
+        assert!(!text.contains(&format!("{secret:?}")), "{text}");
+        assert!(
+            !text.contains(String::from_utf8_lossy(&secret).as_ref()),
+            "{text}"
+        );
+    }
 }
