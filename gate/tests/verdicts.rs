@@ -584,6 +584,13 @@ fn step_boundary_is_plus_minus_one() {
         let mut v = verifier(t1_bundle(1, false));
         let r = v.verify(&t1(0, step), NOW);
         assert_eq!(r.verdict.is_admit(), ok, "T1 step {delta:+}");
+        if !ok {
+            assert_eq!(
+                r.verdict.reason(),
+                Some(RejectReason::Stale),
+                "T1 step {delta:+}"
+            );
+        }
     }
     // At the exact first and last millisecond of the gate's step.
     let start = s(NOW) * 15_000;
