@@ -94,11 +94,9 @@ impl IssuerApi {
         self.post("/v1/admin/orders", order).await
     }
 
-    /// Mints a token for `role` (`box_office` or `gate`; admin only).
-    pub async fn mint_token(&self, role: &str) -> Result<String, ApiCallError> {
-        let r: TokenResponse = self
-            .post("/v1/admin/tokens", &TokenRequest { role: role.into() })
-            .await?;
+    /// Mints a token with its role and scope (admin only).
+    pub async fn mint_token(&self, req: &TokenRequest) -> Result<String, ApiCallError> {
+        let r: TokenResponse = self.post("/v1/admin/tokens", req).await?;
         Ok(r.token)
     }
 

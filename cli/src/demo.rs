@@ -15,7 +15,7 @@ use clap::Args;
 use serde_json::json;
 use tessera_core::clock::{SystemWallClock, WallClock};
 use tessera_core::code::{Code, S1Code};
-use tessera_core::sync::api::{IssuerKey, OrderRequest};
+use tessera_core::sync::api::{IssuerKey, OrderRequest, TokenRequest};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{
@@ -248,7 +248,9 @@ async fn drive(
         .tickets
         .first()
         .ok_or_else(|| CliError::DemoFailed("the issuer's order holds no ticket".into()))?;
-    let gate_token = admin.mint_token("gate").await?;
+    let gate_token = admin
+        .mint_token(&TokenRequest::gate(EVENT, GATE_ID))
+        .await?;
     let bundle_json = IssuerApi::new(&url, &gate_token)?
         .gate_bundle_json(EVENT)
         .await?;

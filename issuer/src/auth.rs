@@ -9,6 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH};
 use axum::http::request::Parts;
 use rusqlite::{OptionalExtension, params};
 use serde::de::DeserializeOwned;
+use tessera_core::EventId;
 use tessera_core::sync::request::{
     HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, RequestAuthError,
     SignedHeaders, verify,
@@ -16,6 +17,7 @@ use tessera_core::sync::request::{
 
 use crate::error::ApiError;
 use crate::secrets::token_hash;
+use crate::staff_tokens;
 use crate::state::Shared;
 
 /// Largest request body accepted.
@@ -228,19 +230,45 @@ impl Role {
     }
 }
 
-/// A caller with a valid bearer token.
-pub(crate) struct Staff(pub Role);
+/// A caller with a valid bearer token: its role and, for a scoped token, the one event
+/// (and gate id) it may act on. The admin token has no scope.
+pub(crate) struct Staff {
+    role: Role,
+    event: Option<EventId>,
+    gate_id: Option<String>,
+}
 
 impl Staff {
     /// The role, if it is one of `allowed`; `forbidden` otherwise.
     pub(crate) fn require(&self, allowed: &[Role]) -> Result<Role, ApiError> {
-        if allowed.contains(&self.0) {
-            Ok(self.0)
+        if allowed.contains(&self.role) {
+            Ok(self.role)
         } else {
             Err(ApiError::forbidden(format!(
                 "the {} role may not do this",
-                self.0.as_str()
+                self.role.as_str()
             )))
+        }
+    }
+
+    /// `forbidden` unless the token may act on `event`.
+    pub(crate) fn require_event(&self, event: EventId) -> Result<(), ApiError> {
+        match self.event {
+            Some(own) if own != event => Err(ApiError::forbidden(
+                "this token is limited to another event",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// `forbidden` unless the token may write scan records under `gate_id`: a gate token
+    /// only under its own id, never another gate's.
+    pub(crate) fn require_gate_id(&self, gate_id: &str) -> Result<(), ApiError> {
+        match &self.gate_id {
+            Some(own) if own != gate_id => Err(ApiError::forbidden(
+                "scan records must carry this token's own gate id",
+            )),
+            _ => Ok(()),
         }
     }
 }
@@ -260,22 +288,22 @@ impl FromRequestParts<Shared> for Staff {
         let hash = token_hash(token);
         // Hashes are compared, so timing reveals nothing about the admin token itself.
         if hash == token_hash(&st.secrets.admin_token) {
-            return Ok(Self(Role::Admin));
+            return Ok(Self {
+                role: Role::Admin,
+                event: None,
+                gate_id: None,
+            });
         }
-        let role: Option<String> = st
+        // A revoked token reads as unknown: it grants nothing, whatever its scope was.
+        let scope = st
             .db
-            .call(move |c| {
-                Ok(c.query_row(
-                    "SELECT role FROM tokens WHERE token_hash = ?1",
-                    [hash],
-                    |r| r.get(0),
-                )
-                .optional()?)
-            })
-            .await?;
-        role.as_deref()
-            .and_then(Role::parse)
-            .map(Self)
-            .ok_or_else(|| ApiError::unauthorized("unknown bearer token"))
+            .call(move |c| staff_tokens::lookup(c, &hash))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown bearer token"))?;
+        Ok(Self {
+            role: scope.role,
+            event: scope.event,
+            gate_id: scope.gate_id,
+        })
     }
 }

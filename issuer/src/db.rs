@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use crate::error::{ApiError, IssuerError};
 
 /// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: u32 = 4;
+const SCHEMA_VERSION: u32 = 5;
 
 /// Migrations by target version; each runs in one transaction with its version bump.
 const MIGRATIONS: &[(u32, &str)] = &[
@@ -20,6 +20,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, MIGRATION_2),
     (3, MIGRATION_3),
     (4, MIGRATION_4),
+    (5, MIGRATION_5),
 ];
 
 const MIGRATION_1: &str = "
@@ -117,6 +118,20 @@ CREATE TABLE rate_events (kind TEXT NOT NULL, subject TEXT NOT NULL, at_ms INTEG
 CREATE INDEX rate_events_by_subject ON rate_events (kind, subject, at_ms);
 ";
 
+/// Staff token scopes (`crate::staff_tokens`): a public id to list and revoke a token by,
+/// the event and gate id it is limited to, and when it was revoked. Gate tokens minted
+/// before scopes existed reach every event's bundle and upload under any gate id: they are
+/// revoked here, and the admin mints scoped ones (docs/DECISIONS.md).
+const MIGRATION_5: &str = "
+ALTER TABLE tokens ADD COLUMN id TEXT;
+ALTER TABLE tokens ADD COLUMN event_id INTEGER;
+ALTER TABLE tokens ADD COLUMN gate_id TEXT;
+ALTER TABLE tokens ADD COLUMN revoked_ms INTEGER;
+UPDATE tokens SET id = lower(hex(randomblob(8)));
+UPDATE tokens SET revoked_ms = created_ms WHERE role = 'gate';
+CREATE UNIQUE INDEX tokens_by_id ON tokens (id);
+";
+
 /// Shared handle to the issuer database.
 #[derive(Clone)]
 pub(crate) struct Db(Arc<Mutex<Connection>>);
@@ -169,4 +184,39 @@ fn migrate(conn: &mut Connection) -> Result<(), IssuerError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A gate token minted before scopes existed reaches every event: upgrading revokes it,
+    /// while a box-office token keeps working.
+    #[test]
+    fn upgrading_revokes_unscoped_gate_tokens() {
+        let mut c = Connection::open_in_memory().unwrap();
+        for (target, sql) in &MIGRATIONS[..4] {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", target).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO tokens (token_hash, role, created_ms) VALUES (x'01', 'gate', 5);
+             INSERT INTO tokens (token_hash, role, created_ms) VALUES (x'02', 'box_office', 6);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let rows: Vec<(String, Option<i64>, String)> = c
+            .prepare("SELECT role, revoked_ms, id FROM tokens ORDER BY created_ms")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows[0].0, "gate");
+        assert_eq!(rows[0].1, Some(5));
+        assert_eq!((rows[1].0.as_str(), rows[1].1), ("box_office", None));
+        assert_eq!(rows[0].2.len(), 16);
+        assert_ne!(rows[0].2, rows[1].2);
+    }
 }

@@ -53,7 +53,13 @@ pub(crate) fn bundle(st: &AppState, c: &Connection, id: EventId) -> Result<GateB
         }
     }
     b.revoked_credentials = ended_credentials(c, id)?;
-    if p.strict_jit {
+    // From the lead on only: before it, a bundle (or a stolen gate token) must not be
+    // able to unlock the event's codes.
+    let lead_opens_ms = p
+        .reveal_opens_at
+        .saturating_mul(1000)
+        .saturating_sub(st.release_secret_lead_ms);
+    if p.strict_jit && st.now_ms() >= lead_opens_ms {
         b.release_secrets
             .insert(id, Secret::new(ev.release_secret.to_vec()));
     }

@@ -26,6 +26,7 @@ mod outbox;
 mod routes;
 mod secrets;
 mod server;
+mod staff_tokens;
 mod state;
 mod sync;
 mod tickets;
@@ -38,7 +39,7 @@ pub use gate::ScanUploadResponse;
 pub use limits::{Limits, RateLimit};
 pub use outbox::{Channel, DevOutbox, MessageSender, SendError};
 pub use secrets::ISSUER_KEY_ID;
-pub use server::{Issuer, IssuerConfig, RunningIssuer};
+pub use server::{DEFAULT_RELEASE_SECRET_LEAD, Issuer, IssuerConfig, RunningIssuer};
 pub use verification::{
     EMAIL_MAX_REQUESTS, EMAIL_TOKEN_TTL_MS, RATE_WINDOW_MS, SMS_CODE_TTL_MS, SMS_MAX_REQUESTS,
     SMS_MAX_WRONG,

@@ -41,7 +41,15 @@ pub struct IssuerConfig {
     /// Abuse limits: SMS codes and wrong codes per phone number and per account,
     /// enrollment per source address and overall ([`Limits::default`]).
     pub limits: Limits,
+    /// How long before a strict just-in-time event's window its gate bundles carry the
+    /// release secret ([`DEFAULT_RELEASE_SECRET_LEAD`]). Earlier bundles leave it out, so a
+    /// gate token stolen the day before cannot unlock codes early.
+    pub release_secret_lead: Duration,
 }
+
+/// Default [`IssuerConfig::release_secret_lead`]: two hours, time for every gate to
+/// refresh its bundle before doors open.
+pub const DEFAULT_RELEASE_SECRET_LEAD: Duration = Duration::from_secs(2 * 3600);
 
 impl fmt::Debug for IssuerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,6 +58,7 @@ impl fmt::Debug for IssuerConfig {
             .field("bind", &self.bind)
             .field("custom_sender", &self.sender.is_some())
             .field("limits", &self.limits)
+            .field("release_secret_lead", &self.release_secret_lead)
             .finish_non_exhaustive()
     }
 }
@@ -63,6 +72,7 @@ impl IssuerConfig {
             clock: Arc::new(SystemClock),
             sender: None,
             limits: Limits::default(),
+            release_secret_lead: DEFAULT_RELEASE_SECRET_LEAD,
         }
     }
 }
@@ -93,6 +103,8 @@ impl Issuer {
             secrets,
             metrics: Metrics::default(),
             limits: config.limits,
+            release_secret_lead_ms: i64::try_from(config.release_secret_lead.as_millis())
+                .unwrap_or(i64::MAX),
             scans: Mutex::new(scans),
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;

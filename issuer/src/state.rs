@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub metrics: Metrics,
     /// Abuse limits (SMS codes, wrong codes, enrollment).
     pub limits: Limits,
+    /// How long before a strict event's window gate bundles carry its release secret, ms.
+    pub release_secret_lead_ms: i64,
     /// The merged scan log of every gate (tessera-gate's own format, its own file).
     pub scans: Mutex<ScanLog>,
 }

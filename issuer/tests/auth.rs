@@ -161,9 +161,7 @@ async fn signed_request_failures_have_their_codes() {
 #[tokio::test]
 async fn bearer_roles_are_enforced() {
     let h = Harness::start().await;
-    let role = TokenRequest {
-        role: "gate".into(),
-    };
+    let role = TokenRequest::box_office(None);
     assert_eq!(
         h.post_raw("/v1/admin/tokens", None, serde_json::to_vec(&role).unwrap())
             .await
@@ -176,8 +174,9 @@ async fn bearer_roles_are_enforced() {
             .error(401),
         "unauthorized"
     );
-    let gate = h.mint("gate").await;
-    let box_office = h.mint("box_office").await;
+    h.event(1, |_| {}).await;
+    let gate = h.mint_gate(1, "g").await;
+    let box_office = h.mint_box_office().await;
     assert_eq!(
         h.post("/v1/admin/tokens", &gate, &role).await.error(403),
         "forbidden"
@@ -187,7 +186,9 @@ async fn bearer_roles_are_enforced() {
             "/v1/admin/tokens",
             &h.admin,
             &TokenRequest {
-                role: "admin".into()
+                role: "admin".into(),
+                event_id: None,
+                gate_id: None,
             }
         )
         .await

@@ -157,7 +157,7 @@ async fn rebind_moves_tickets_to_the_new_phone_and_revokes_the_old_binding() {
     assert!(gone.tickets.is_empty());
     assert_eq!(gone.moved, vec![id]);
     // Gates learn that the old credential is revoked.
-    let gate = h.mint("gate").await;
+    let gate = h.mint_gate(4, "g").await;
     let b = tessera_gate::GateBundle::from_json(
         std::str::from_utf8(&h.get("/v1/gate/events/4/bundle", Some(&gate)).await.body).unwrap(),
     )
@@ -185,7 +185,7 @@ async fn revoked_tickets_show_as_revoked_and_revoking_is_audited() {
     let d = Device::new();
     d.verify_email(&h, "ned@example.org").await;
     d.sync(&h).await;
-    let gate = h.mint("gate").await;
+    let gate = h.mint_gate(5, "g").await;
     let path = format!("/v1/admin/tickets/{id}/revoke");
     assert_eq!(
         h.post(&path, &gate, &serde_json::json!({}))
@@ -193,7 +193,7 @@ async fn revoked_tickets_show_as_revoked_and_revoking_is_audited() {
             .error(403),
         "forbidden"
     );
-    let bo = h.mint("box_office").await;
+    let bo = h.mint_box_office().await;
     h.post(&path, &bo, &serde_json::json!({}))
         .await
         .ok::<serde_json::Value>();
@@ -273,9 +273,9 @@ async fn change_block_refuses_the_holder_and_the_box_office_overrides_it() {
     assert_eq!(p.tickets[0].holder_name.as_deref(), Some("Someone Else"));
 
     // The box office may, with a reason.
-    let bo = h.mint("box_office").await;
+    let bo = h.mint_box_office().await;
     let path = format!("/v1/boxoffice/tickets/{id}/holder");
-    let gate = h.mint("gate").await;
+    let gate = h.mint_gate(6, "g").await;
     let change = HolderChange {
         holder_name: Some("Ola Nordmann".into()),
         email: None,

@@ -170,9 +170,7 @@ async fn the_same_key_with_another_request_is_a_conflict_and_keys_last_a_day() {
         "/v1/admin/tokens",
         &h.admin,
         key,
-        &TokenRequest {
-            role: "gate".into(),
-        },
+        &TokenRequest::box_office(None),
     )
     .await;
     assert_eq!(r.error(409), "conflict");
@@ -184,7 +182,7 @@ async fn the_same_key_with_another_request_is_a_conflict_and_keys_last_a_day() {
     );
 
     // Keys belong to their caller: the box office's same key is its own.
-    let clerk = h.mint("box_office").await;
+    let clerk = h.mint_box_office().await;
     let theirs: OrderResponse = post_keyed(&h, "/v1/admin/orders", &clerk, key, &order("B1"))
         .await
         .ok();
@@ -234,9 +232,7 @@ async fn the_same_key_with_another_request_is_a_conflict_and_keys_last_a_day() {
 #[tokio::test]
 async fn a_retried_token_or_transfer_gets_the_first_answer() {
     let h = Harness::start().await;
-    let mint = TokenRequest {
-        role: "box_office".into(),
-    };
+    let mint = TokenRequest::box_office(None);
     let key = "mint-7d1f";
     let a: TokenResponse = post_keyed(&h, "/v1/admin/tokens", &h.admin, key, &mint)
         .await

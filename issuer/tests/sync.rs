@@ -253,7 +253,7 @@ async fn restart_keeps_keys_tokens_and_bindings() {
     let d = Device::new();
     d.verify_email(&h, "ivy@example.org").await;
     let (before, _) = d.sync(&h).await;
-    let gate = h.mint("gate").await;
+    let gate = h.mint_gate(3, "g").await;
     let (admin, key) = (h.admin.clone(), h.issuer_key());
     h.restart().await;
     assert_eq!(h.admin, admin);

@@ -171,7 +171,7 @@ async fn control_bidi_and_blank_text_is_refused_at_every_input_and_nothing_is_st
     ada.verify_email(&h, "ada@example.org").await;
     let (before, _) = ada.sync(&h).await;
     assert_eq!(before.tickets.len(), 2);
-    let bo = h.mint("box_office").await;
+    let bo = h.mint_box_office().await;
     let holder_path = format!("/v1/boxoffice/tickets/{id}/holder");
     let audit_before = audit(&h).await.len();
 
@@ -296,7 +296,7 @@ async fn control_bidi_and_blank_text_is_refused_at_every_input_and_nothing_is_st
 #[tokio::test]
 async fn names_in_every_script_and_general_admission_are_still_accepted() {
     let h = Harness::start().await;
-    let bo = h.mint("box_office").await;
+    let bo = h.mint_box_office().await;
     for (i, name) in FINE.iter().enumerate() {
         let event = 10 + i as u64;
         // The name as event name, holder name and seat label.

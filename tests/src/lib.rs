@@ -115,14 +115,16 @@ impl Env {
         r.text().await.unwrap()
     }
 
-    /// A token for `role` (`box_office` or `gate`).
-    pub async fn mint(&self, role: &str) -> String {
+    /// A gate token for `gate_id` at event `event`.
+    pub async fn mint_gate(&self, event: u64, gate_id: &str) -> String {
+        self.mint_with(&TokenRequest::gate(EventId(event), gate_id))
+            .await
+    }
+
+    /// A token minted with `req`.
+    pub async fn mint_with(&self, req: &TokenRequest) -> String {
         let t: TokenResponse = self
-            .admin_post(
-                "/v1/admin/tokens",
-                &self.issuer.admin_token(),
-                &TokenRequest { role: role.into() },
-            )
+            .admin_post("/v1/admin/tokens", &self.issuer.admin_token(), req)
             .await;
         t.token
     }

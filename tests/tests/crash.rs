@@ -18,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_core::sync::api::HolderChange;
+use tessera_core::sync::api::{HolderChange, TokenRequest};
 use tessera_core::{CodeFormat, Wallet, WalletConfig};
 use tessera_tests::{Env, FileKeyVault};
 
@@ -136,7 +136,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
     let mut ids = env
         .order(40, "dave@example.com", None, Some("Dave"), &seat_refs)
         .await;
-    let box_office = env.mint("box_office").await;
+    let box_office = env.mint_with(&TokenRequest::box_office(None)).await;
     let admin = env.issuer.admin_token();
 
     let db = env.dir.path().join("dave.db");

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use tessera_core::clock::WallClock;
-use tessera_core::sync::api::{HolderChange, ProfileUpdate};
+use tessera_core::sync::api::{HolderChange, ProfileUpdate, TokenRequest};
 use tessera_core::sync::error::SyncError;
 use tessera_core::{
     CodeFormat, MemoryKeyVault, PresenceGate, RevealState, Verification, WalletError,
@@ -23,7 +23,7 @@ impl PresenceGate for Nod {
 }
 
 async fn gate_for(env: &Env, event: u64, gate: &str) -> Verifier {
-    let token = env.mint("gate").await;
+    let token = env.mint_gate(event, gate).await;
     let json = env
         .admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
         .await;
@@ -90,7 +90,7 @@ async fn every_protection_on_s1_strict_jit() {
         s.update_profile(&rename).await,
         Err(SyncError::ChangeBlocked { .. })
     ));
-    let bo = env.mint("box_office").await;
+    let bo = env.mint_with(&TokenRequest::box_office(None)).await;
     let change = HolderChange {
         holder_name: Some("Alice B. Martin".into()),
         email: None,
@@ -201,9 +201,9 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
     let s = env.session(env.wallet_config("gus", Arc::new(MemoryKeyVault::new().unwrap())));
     env.enroll_and_verify_email(&s, "gus@example.com").await;
     assert_eq!(s.sync().await.unwrap().tickets, 2);
-    let token = env.mint("gate").await;
     for ticket in s.tickets().unwrap() {
         let event = ticket.event.event_id.0;
+        let token = env.mint_gate(event, "boundary").await;
         let format = ticket.event.format;
         let f = s.frame(&ticket.ticket.id).unwrap();
         let period_ms = 10_000;

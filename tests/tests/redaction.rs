@@ -152,7 +152,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
     check(&secrets, "IssuerClient", &client);
 
     // gate: a T1 strict bundle holds every kind of gate secret.
-    let token = env.mint("gate").await;
+    let token = env.mint_gate(80, "g").await;
     let json = env.admin_get("/v1/gate/events/80/bundle", &token).await;
     let bundle = GateBundle::from_json(&json).unwrap();
     let t1 = bundle.t1.as_ref().unwrap();

@@ -87,8 +87,10 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
         .await;
 
     // Everything secret there is, on both sides.
-    let gate_token = env.mint("gate").await;
-    let box_office_token = env.mint("box_office").await;
+    let gate_token = env.mint_gate(70, "g").await;
+    let box_office_token = env
+        .mint_with(&tessera_core::sync::api::TokenRequest::box_office(None))
+        .await;
     let mut secrets = issuer_secrets(&env.dir.path().join("issuer"));
     for p in [&ann, &ben, &ben_new] {
         secrets.extend(wallet_secrets(&p.db, &p.vault));
@@ -129,8 +131,10 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
         12
     );
 
+    // Each event's bundle as that event's gate receives it.
     let bundle = async |event: u64| {
-        env.admin_get(&format!("/v1/gate/events/{event}/bundle"), &gate_token)
+        let token = env.mint_gate(event, "g").await;
+        env.admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
             .await
     };
 

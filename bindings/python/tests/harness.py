@@ -130,7 +130,9 @@ class Issuer:
         raise AssertionError(f"no message to {to}")
 
     def gate_bundle(self, event_id):
-        token = self.post("/v1/admin/tokens", {"role": "gate"})["token"]
+        # A gate token names its event and gate id (a token reaches that event only).
+        scope = {"role": "gate", "event_id": event_id, "gate_id": "python-gate"}
+        token = self.post("/v1/admin/tokens", scope)["token"]
         return self.request("GET", f"/v1/gate/events/{event_id}/bundle", token=token)
 
 

@@ -191,18 +191,80 @@ pub struct ProfileUpdate {
     pub email: Option<String>,
 }
 
-/// `POST /v1/admin/tokens` (admin).
+/// `POST /v1/admin/tokens` (admin): a staff token and its scope.
+///
+/// A gate token must name its event and its gate id: it fetches that event's bundle only
+/// and uploads scans under that gate id only. A box-office token may name an event to
+/// sell, revoke and fix tickets of that event only. Unknown fields are refused, so a
+/// misspelt scope cannot silently mint an unscoped token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// `box_office` or `gate`.
     pub role: String,
+    /// The one event the token may act on (required for `gate`, optional for `box_office`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<EventId>,
+    /// The gate's id, chosen by the admin (`gate` only, required): 1–64 characters of
+    /// `A–Z a–z 0–9 . _ -`. Scan records uploaded with the token must carry it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_id: Option<String>,
 }
 
-/// A bearer token.
+impl TokenRequest {
+    /// A gate token for `gate_id` at `event`.
+    pub fn gate(event: EventId, gate_id: impl Into<String>) -> Self {
+        Self {
+            role: "gate".into(),
+            event_id: Some(event),
+            gate_id: Some(gate_id.into()),
+        }
+    }
+
+    /// A box-office token, for one event or (`None`) every event.
+    pub fn box_office(event: Option<EventId>) -> Self {
+        Self {
+            role: "box_office".into(),
+            event_id: event,
+            gate_id: None,
+        }
+    }
+}
+
+/// A new bearer token: the only time the token itself is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The token.
     pub token: String,
+    /// Its public id, to list and revoke it by (`POST /v1/admin/tokens/{id}/revoke`).
+    #[serde(default)]
+    pub id: String,
+    /// Its role.
+    #[serde(default)]
+    pub role: String,
+    /// Its event scope, if any.
+    #[serde(default)]
+    pub event_id: Option<EventId>,
+    /// Its gate id (gate tokens).
+    #[serde(default)]
+    pub gate_id: Option<String>,
+}
+
+/// One staff token in `GET /v1/admin/tokens` (admin): everything but the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Public id.
+    pub id: String,
+    /// `box_office` or `gate`.
+    pub role: String,
+    /// Event scope, if any.
+    pub event_id: Option<EventId>,
+    /// Gate id (gate tokens).
+    pub gate_id: Option<String>,
+    /// When it was minted, Unix ms.
+    pub created_ms: i64,
+    /// When the admin revoked it, Unix ms; `None` while it is valid.
+    pub revoked_ms: Option<i64>,
 }
 
 /// `POST /v1/admin/orders` (admin or box office): tickets for one buyer.

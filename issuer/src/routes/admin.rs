@@ -2,25 +2,24 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use rusqlite::params;
 use serde_json::{Value, json};
 use tessera_core::EventPolicy;
 use tessera_core::sync::api::{
-    AuditEntry, HolderChange, OrderRequest, OrderResponse, OutboxMessage, TokenRequest,
+    AuditEntry, HolderChange, OrderRequest, OrderResponse, OutboxMessage, TokenInfo, TokenRequest,
     TokenResponse,
 };
 
 use crate::auth::{JsonBody, Role, Staff};
 use crate::error::ApiError;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::secrets::{new_token, token_hash};
+use crate::staff_tokens::{self, Scope};
 use crate::state::Shared;
 use crate::{audit, events, outbox, tickets};
 
 type JsonResult<T> = Result<Json<T>, ApiError>;
 
-/// `POST /v1/admin/tokens`: mints a box-office or gate token. Audited (without the token).
-/// With an `Idempotency-Key`, a retry gets the first token.
+/// `POST /v1/admin/tokens`: mints a box-office or gate token with its scope. Audited
+/// (without the token). With an `Idempotency-Key`, a retry gets the first token.
 pub(super) async fn tokens(
     State(st): State<Shared>,
     staff: Staff,
@@ -28,13 +27,8 @@ pub(super) async fn tokens(
     JsonBody(req): JsonBody<TokenRequest>,
 ) -> JsonResult<TokenResponse> {
     let actor = staff.require(&[Role::Admin])?;
-    let role = match Role::parse(&req.role) {
-        Some(r @ (Role::BoxOffice | Role::Gate)) => r,
-        _ => return Err(ApiError::bad_request("role must be box_office or gate")),
-    };
+    let scope = Scope::from_request(&req)?;
     let claim = key.staff("/v1/admin/tokens", &req)?;
-    let token = new_token()?;
-    let hash = token_hash(&token);
     let now = st.now_ms();
     st.db
         .call(move |c| {
@@ -43,18 +37,36 @@ pub(super) async fn tokens(
                 return Ok(first);
             }
             let tx = c.transaction()?;
-            tx.execute(
-                "INSERT INTO tokens (token_hash, role, created_ms) VALUES (?1, ?2, ?3)",
-                params![hash, role.as_str(), now],
-            )?;
-            audit::record(&tx, now, actor.as_str(), "token.create", role.as_str(), "")?;
-            let answer = TokenResponse { token };
+            let answer = staff_tokens::mint(&tx, &scope, actor.as_str(), now)?;
             idempotency::remember(&tx, claim, &answer, now)?;
             tx.commit()?;
             Ok(answer)
         })
         .await
         .map(Json)
+}
+
+/// `GET /v1/admin/tokens`: every staff token with its scope, never the token itself.
+pub(super) async fn list_tokens(
+    State(st): State<Shared>,
+    staff: Staff,
+) -> JsonResult<Vec<TokenInfo>> {
+    staff.require(&[Role::Admin])?;
+    st.db.call(|c| staff_tokens::list(c)).await.map(Json)
+}
+
+/// `POST /v1/admin/tokens/{id}/revoke`: the token stops working at once. Audited.
+pub(super) async fn revoke_token(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> JsonResult<Value> {
+    let actor = staff.require(&[Role::Admin])?;
+    let now = st.now_ms();
+    st.db
+        .call(move |c| staff_tokens::revoke(c, &id, actor.as_str(), now))
+        .await?;
+    Ok(Json(json!({})))
 }
 
 /// `POST /v1/admin/events`: creates or replaces an event. Audited.
@@ -83,6 +95,7 @@ pub(super) async fn orders(
     JsonBody(req): JsonBody<OrderRequest>,
 ) -> JsonResult<OrderResponse> {
     let actor = staff.require(&[Role::Admin, Role::BoxOffice])?;
+    staff.require_event(req.event_id)?;
     let now = st.now_ms();
     let claim = key.staff("/v1/admin/orders", &req)?;
     st.db
@@ -113,7 +126,10 @@ pub(super) async fn revoke(
     let id = tickets::parse_id(&id)?;
     let now = st.now_ms();
     st.db
-        .call(move |c| tickets::revoke(c, &id, actor.as_str(), now))
+        .call(move |c| {
+            staff.require_event(tickets::require(c, &id)?.event_id)?;
+            tickets::revoke(c, &id, actor.as_str(), now)
+        })
         .await?;
     Ok(Json(json!({})))
 }
@@ -129,7 +145,10 @@ pub(super) async fn holder(
     let id = tickets::parse_id(&id)?;
     let now = st.now_ms();
     st.db
-        .call(move |c| tickets::override_holder(c, &id, &change, actor.as_str(), now))
+        .call(move |c| {
+            staff.require_event(tickets::require(c, &id)?.event_id)?;
+            tickets::override_holder(c, &id, &change, actor.as_str(), now)
+        })
         .await?;
     Ok(Json(json!({})))
 }

@@ -18,6 +18,7 @@ pub(super) async fn bundle(
 ) -> Result<Response, ApiError> {
     staff.require(&[Role::Gate, Role::Admin])?;
     let id = gate::parse_event_id(&id)?;
+    staff.require_event(id)?;
     let st2 = st.clone();
     let json = st
         .db
@@ -39,6 +40,11 @@ pub(super) async fn scans(
     let (parts, body) = req.into_parts();
     let bytes = read_body(&parts, body).await?;
     let records = gate::parse_upload(&bytes)?;
+    // All or nothing: one record under another gate's id refuses the whole upload, so a
+    // gate can neither overwrite nor pre-empt another gate's admissions.
+    for r in &records {
+        staff.require_gate_id(&r.gate_id)?;
+    }
     let st2 = st.clone();
     st.db
         .call(move |c| gate::merge(&st2, c, &records))

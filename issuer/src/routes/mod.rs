@@ -35,7 +35,11 @@ pub(crate) fn router(st: Shared) -> Router {
         .route("/v1/attendee/transfers/{id}/accept", post(attendee::accept))
         .route("/v1/attendee/rebind", post(attendee::rebind))
         .route("/v1/attendee/profile", post(attendee::profile))
-        .route("/v1/admin/tokens", post(admin::tokens))
+        .route(
+            "/v1/admin/tokens",
+            post(admin::tokens).get(admin::list_tokens),
+        )
+        .route("/v1/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/v1/admin/events", post(admin::events))
         .route("/v1/admin/orders", post(admin::orders))
         .route("/v1/admin/tickets/{id}/revoke", post(admin::revoke))

@@ -167,15 +167,24 @@ impl Harness {
             .await
     }
 
-    pub async fn mint(&self, role: &str) -> String {
-        self.post(
-            "/v1/admin/tokens",
-            &self.admin,
-            &TokenRequest { role: role.into() },
-        )
-        .await
-        .ok::<TokenResponse>()
-        .token
+    /// An unscoped box-office token.
+    #[allow(dead_code)]
+    pub async fn mint_box_office(&self) -> String {
+        self.mint_with(&TokenRequest::box_office(None)).await
+    }
+
+    /// A gate token for `gate_id` at `event`.
+    #[allow(dead_code)]
+    pub async fn mint_gate(&self, event: u64, gate_id: &str) -> String {
+        self.mint_with(&TokenRequest::gate(EventId(event), gate_id))
+            .await
+    }
+
+    pub async fn mint_with(&self, req: &TokenRequest) -> String {
+        self.post("/v1/admin/tokens", &self.admin, req)
+            .await
+            .ok::<TokenResponse>()
+            .token
     }
 
     /// An event whose window opened an hour ago and closes in a day, customised by `f`.
@@ -372,4 +381,10 @@ impl Device {
         let key = eph.agree(&issuer_pub, &issuer_pub, &wallet_pub).unwrap();
         (r, key)
     }
+}
+
+/// The bundle in a document the issuer served for its gates.
+#[allow(dead_code)]
+pub fn open_bundle(_h: &Harness, text: &str) -> tessera_gate::GateBundle {
+    tessera_gate::GateBundle::from_json(text).unwrap()
 }

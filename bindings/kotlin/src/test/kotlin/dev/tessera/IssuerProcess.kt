@@ -110,12 +110,14 @@ class IssuerProcess private constructor(
         return List(ids.length()) { ids.getString(it) }
     }
 
-    /** A token for [role] (`gate` or `box_office`). */
-    fun mintToken(role: String): String =
-        JSONObject(post("/v1/admin/tokens", JSONObject().put("role", role))).getString("token")
+    /** A gate token for gate [gateId] at event [eventId] (a gate token reaches that event only). */
+    fun mintGateToken(eventId: Long, gateId: String = "kotlin-gate"): String {
+        val scope = JSONObject().put("role", "gate").put("event_id", eventId).put("gate_id", gateId)
+        return JSONObject(post("/v1/admin/tokens", scope)).getString("token")
+    }
 
     /** The gate bundle of an event, as the JSON text a gate downloads. */
-    fun gateBundle(eventId: Long): String = get("/v1/gate/events/$eventId/bundle", mintToken("gate"))
+    fun gateBundle(eventId: Long): String = get("/v1/gate/events/$eventId/bundle", mintGateToken(eventId))
 
     /** The body of the last message the dev outbox holds for [to] (an address or a number). */
     fun lastMessage(to: String): String {
