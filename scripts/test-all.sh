@@ -85,6 +85,12 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/vectors/requirements.txt
 "$venv/bin/python" -m pytest tests/vectors -q
 
+step "issuer production mode: emails through a real SMTP server (aiosmtpd), SMS through a webhook"
+# The workspace run above skips the SMTP test (no sink); here it must run.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r issuer/tests/requirements-smtp.txt
+TESSERA_SMTP_PYTHON="$PWD/$venv/bin/python" TESSERA_REQUIRE_SMTP_SINK=1 \
+  cargo test -p tessera-issuer --locked --test production
+
 step "bindings: build tessera-ffi, regenerate Kotlin, Python and Swift"
 bindings/generate.sh
 # Swift is committed (it cannot be regenerated where there is no Swift toolchain to

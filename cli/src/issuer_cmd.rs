@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use tessera_issuer::{ISSUER_KEY_ID, Issuer, IssuerConfig, Limits};
+use tessera_issuer::{
+    DEFAULT_RELEASE_SECRET_LEAD, DeliveryOptions, ISSUER_KEY_ID, Issuer, IssuerConfig, Limits,
+};
 
 use crate::error::{CliError, EXIT_CODES};
 
@@ -13,8 +15,9 @@ use crate::error::{CliError, EXIT_CODES};
 #[derive(Debug, Subcommand)]
 pub enum IssuerCommand {
     /// Runs the reference issuer until Ctrl-C and prints its URL, admin token and public
-    /// key. Emails and SMS go to its dev outbox (GET /v1/dev/outbox); the endpoints are in
-    /// docs/API.md.
+    /// key. With --dev, emails and SMS go to its dev outbox (GET /v1/dev/outbox); without
+    /// it, through SMTP (--smtp-url, --mail-from) and an SMS webhook (--sms-webhook), and
+    /// one of the two is required. The endpoints are in docs/API.md.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
 }
@@ -35,6 +38,34 @@ pub struct ServeArgs {
     /// Raise it behind a reverse proxy, where every device has the proxy's address.
     #[arg(long, value_name = "N", default_value_t = Limits::default().enroll_per_address.max)]
     enroll_per_address: u32,
+    /// Minutes before a strict just-in-time event's window its gate bundles carry the
+    /// release secret (earlier bundles leave it out, so a stolen gate token cannot unlock
+    /// codes the day before).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_RELEASE_SECRET_LEAD.as_secs() / 60)]
+    release_lead_mins: u64,
+    /// Dev mode: emails and SMS stay in the dev outbox, which the admin token reads at
+    /// GET /v1/dev/outbox (codes and links in clear: never in production).
+    #[arg(long)]
+    dev: bool,
+    /// Emails through SMTP: smtps://[user@]host[:port], or smtp://[user@]host[:port]
+    /// (STARTTLS required, except to a loopback host). A user may be in the URL, the
+    /// password not (--smtp-password-file or TESSERA_SMTP_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    smtp_url: Option<String>,
+    /// The From address of every email ("Name <addr>" or "addr").
+    #[arg(long, value_name = "ADDR")]
+    mail_from: Option<String>,
+    /// A file holding the SMTP password (else the environment variable TESSERA_SMTP_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    smtp_password_file: Option<PathBuf>,
+    /// SMS through a webhook: each one is POSTed as JSON {"to", "body"} to this https://
+    /// URL (plain http:// only to a loopback host).
+    #[arg(long, value_name = "URL")]
+    sms_webhook: Option<String>,
+    /// A file holding the webhook's bearer token (else the environment variable
+    /// TESSERA_SMS_WEBHOOK_TOKEN); without either, no Authorization header is sent.
+    #[arg(long, value_name = "FILE")]
+    sms_webhook_token_file: Option<PathBuf>,
 }
 
 /// Runs an `issuer` subcommand.
@@ -49,6 +80,18 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let mut config = IssuerConfig::new(&args.data_dir);
     config.bind = SocketAddr::new(args.bind, args.port);
     config.limits.enroll_per_address.max = args.enroll_per_address;
+    config.release_secret_lead =
+        std::time::Duration::from_secs(args.release_lead_mins.saturating_mul(60));
+    DeliveryOptions {
+        dev: args.dev,
+        smtp_url: args.smtp_url.clone(),
+        mail_from: args.mail_from.clone(),
+        smtp_password_file: args.smtp_password_file.clone(),
+        sms_webhook: args.sms_webhook.clone(),
+        sms_webhook_token_file: args.sms_webhook_token_file.clone(),
+    }
+    .apply(&mut config)
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let issuer = Issuer::start(config).await?;
     // The admin token goes to stdout on purpose: it is how the operator learns it.
     println!("tessera issuer listening on {}", issuer.url());
@@ -58,6 +101,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         hex::encode(issuer.issuer_public_key())
     );
     println!("data dir: {}", args.data_dir.display());
+    if args.dev {
+        eprintln!(
+            "note: --dev: every email and SMS, codes and links included, is readable at GET /v1/dev/outbox"
+        );
+    }
     if !args.bind.is_loopback() {
         eprintln!(
             "note: wallets refuse plain HTTP to another machine; put an HTTPS proxy in front"

@@ -9,6 +9,7 @@ mod error;
 mod gate_cmd;
 mod issuer_cmd;
 mod render;
+mod token_arg;
 mod vault;
 mod wallet_cmd;
 

@@ -247,7 +247,7 @@ fn wallet_works_offline_and_asks_for_the_issuer_when_it_needs_one() {
 fn issuer_serve_prints_its_url_and_admin_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(["issuer", "serve", "--port", "0", "--data-dir"])
+        .args(["issuer", "serve", "--dev", "--port", "0", "--data-dir"])
         .arg(dir.path().join("data"))
         .stdout(Stdio::piped())
         .spawn()
@@ -268,6 +268,7 @@ fn issuer_serve_takes_an_enrollment_limit() {
         .args([
             "issuer",
             "serve",
+            "--dev",
             "--port",
             "0",
             "--enroll-per-address",

@@ -190,6 +190,10 @@ pub enum IssuerError {
     /// The gate scan log could not be opened.
     #[error("scan log: {0}")]
     ScanLog(String),
+    /// Dev mode is off and no message sender is configured
+    /// ([`IssuerConfig::dev_outbox`](crate::IssuerConfig::dev_outbox)).
+    #[error("no message sender configured and the dev outbox is off")]
+    NoSender,
 }
 
 impl From<rusqlite::Error> for IssuerError {

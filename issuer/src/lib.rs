@@ -16,6 +16,7 @@ mod audit;
 mod auth;
 mod clock;
 mod db;
+mod delivery;
 mod error;
 mod events;
 mod gate;
@@ -26,6 +27,8 @@ mod outbox;
 mod routes;
 mod secrets;
 mod server;
+mod sms_webhook;
+mod smtp;
 mod staff_tokens;
 mod state;
 mod sync;
@@ -34,12 +37,17 @@ mod verification;
 
 pub use auth::{MAX_BODY_BYTES, Role};
 pub use clock::{Clock, SystemClock};
+pub use delivery::{
+    Delivery, DeliveryError, DeliveryOptions, NO_DELIVERY, SMS_WEBHOOK_TOKEN_ENV, SMTP_PASSWORD_ENV,
+};
 pub use error::{ApiError, IssuerError};
 pub use gate::ScanUploadResponse;
 pub use limits::{Limits, RateLimit};
 pub use outbox::{Channel, DevOutbox, MessageSender, SendError};
 pub use secrets::ISSUER_KEY_ID;
 pub use server::{DEFAULT_RELEASE_SECRET_LEAD, Issuer, IssuerConfig, RunningIssuer};
+pub use sms_webhook::SmsWebhook;
+pub use smtp::{EMAIL_SUBJECT, SmtpSender};
 pub use verification::{
     EMAIL_MAX_REQUESTS, EMAIL_TOKEN_TTL_MS, RATE_WINDOW_MS, SMS_CODE_TTL_MS, SMS_MAX_REQUESTS,
     SMS_MAX_WRONG,

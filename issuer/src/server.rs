@@ -36,8 +36,14 @@ pub struct IssuerConfig {
     pub bind: SocketAddr,
     /// Where "now" comes from (tests inject one; default: the system clock).
     pub clock: Arc<dyn Clock>,
-    /// Where emails and SMS go; `None` uses the [`DevOutbox`] (`GET /v1/dev/outbox`).
+    /// Where emails and SMS go; `None` uses the [`DevOutbox`] (`GET /v1/dev/outbox`),
+    /// which needs [`dev_outbox`](Self::dev_outbox).
     pub sender: Option<Arc<dyn MessageSender>>,
+    /// Dev mode: whether `GET /v1/dev/outbox` exists (admins read every code and link
+    /// there). Off, that path is `not_found` like any unknown one and `sender` is
+    /// required. On by default, for tests and the demo; the issuer binaries turn it on
+    /// only with `--dev` ([`crate::DeliveryOptions`]).
+    pub dev_outbox: bool,
     /// Abuse limits: SMS codes and wrong codes per phone number and per account,
     /// enrollment per source address and overall ([`Limits::default`]).
     pub limits: Limits,
@@ -57,6 +63,7 @@ impl fmt::Debug for IssuerConfig {
             .field("data_dir", &self.data_dir)
             .field("bind", &self.bind)
             .field("custom_sender", &self.sender.is_some())
+            .field("dev_outbox", &self.dev_outbox)
             .field("limits", &self.limits)
             .field("release_secret_lead", &self.release_secret_lead)
             .finish_non_exhaustive()
@@ -64,13 +71,15 @@ impl fmt::Debug for IssuerConfig {
 }
 
 impl IssuerConfig {
-    /// Defaults: loopback, a free port, the system clock, the dev outbox, the default limits.
+    /// Defaults: loopback, a free port, the system clock, the dev outbox (dev mode on),
+    /// the default limits.
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             clock: Arc::new(SystemClock),
             sender: None,
+            dev_outbox: true,
             limits: Limits::default(),
             release_secret_lead: DEFAULT_RELEASE_SECRET_LEAD,
         }
@@ -84,6 +93,10 @@ pub struct Issuer;
 impl Issuer {
     /// Opens (or creates) the data directory and starts serving.
     pub async fn start(config: IssuerConfig) -> Result<RunningIssuer, IssuerError> {
+        // Without dev mode there is no outbox to fall back on: codes would go nowhere.
+        if config.sender.is_none() && !config.dev_outbox {
+            return Err(IssuerError::NoSender);
+        }
         create_private_dir(&config.data_dir)?;
         let db = Db::open(&config.data_dir.join(DB_FILE))?;
         let now = config.clock.now_ms();
@@ -110,7 +123,7 @@ impl Issuer {
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
-        let app = crate::routes::router(state);
+        let app = crate::routes::router(state, config.dev_outbox);
         let task = tokio::spawn(async move {
             // Resolves on an explicit shutdown and when the handle is dropped.
             let stop = async move {

@@ -387,6 +387,20 @@ pub(crate) fn request_phone(
     ))
 }
 
+/// Drops the code [`request_phone`] stored for `device` (the one expiring at
+/// `expires_ms`, not a newer one) when it could not be sent.
+pub(crate) fn withdraw_phone_code(
+    c: &mut Connection,
+    device: &[u8; 32],
+    expires_ms: i64,
+) -> Result<(), ApiError> {
+    c.execute(
+        "DELETE FROM sms_codes WHERE device = ?1 AND expires_ms = ?2",
+        params![&device[..], expires_ms],
+    )?;
+    Ok(())
+}
+
 /// Checks an SMS code.
 pub(crate) fn confirm_phone(
     st: &AppState,

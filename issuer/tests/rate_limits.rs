@@ -420,6 +420,7 @@ async fn the_issuer_binary_takes_an_enrollment_limit() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tessera-issuer"))
+        .arg("--dev")
         .args(["--port", "0", "--enroll-per-address", "1", "--data-dir"])
         .arg(dir.path().join("data"))
         .stdout(std::process::Stdio::piped())

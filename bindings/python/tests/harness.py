@@ -40,7 +40,7 @@ class Issuer:
 
     def __init__(self, data_dir: Path):
         self.proc = subprocess.Popen(
-            [str(issuer_binary()), "--data-dir", str(data_dir), "--port", "0"],
+            [str(issuer_binary()), "--dev", "--data-dir", str(data_dir), "--port", "0"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -87,11 +87,22 @@ pub(super) async fn phone_request(
 ) -> JsonResult<VerificationStatus> {
     let now = st.now_ms();
     let st2 = st.clone();
+    let device = s.device;
     let (status, msg) = st
         .db
         .call(move |c| verification::request_phone(&st2, c, &s.device, &s.body.phone, now))
         .await?;
-    send(&st, msg).await?;
+    if let Err(e) = send(&st, msg).await {
+        // The code never reached the phone: none stays pending (confirming answers
+        // `not_found`, "request one"). The request still counts towards the limits, so a
+        // failing provider cannot be hammered through the issuer.
+        if let Some(expires) = status.pending_expires_at_ms {
+            st.db
+                .call(move |c| verification::withdraw_phone_code(c, &device, expires))
+                .await?;
+        }
+        return Err(e);
+    }
     Ok(Json(status))
 }
 

@@ -17,8 +17,14 @@ use crate::outbox::Channel;
 use crate::state::Shared;
 use crate::verification::Outgoing;
 
-/// The issuer's router.
-pub(crate) fn router(st: Shared) -> Router {
+/// The issuer's router. `GET /v1/dev/outbox` exists only in dev mode (`dev_outbox`);
+/// otherwise it is an unknown path like any other (`not_found`, no token asked for).
+pub(crate) fn router(st: Shared, dev_outbox: bool) -> Router {
+    let dev = if dev_outbox {
+        Router::new().route("/v1/dev/outbox", get(admin::outbox))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/v1/time", get(public::time))
         .route("/metrics", get(public::metrics))
@@ -45,7 +51,7 @@ pub(crate) fn router(st: Shared) -> Router {
         .route("/v1/admin/tickets/{id}/revoke", post(admin::revoke))
         .route("/v1/boxoffice/tickets/{id}/holder", post(admin::holder))
         .route("/v1/admin/audit", get(admin::audit))
-        .route("/v1/dev/outbox", get(admin::outbox))
+        .merge(dev)
         .route("/v1/gate/events/{id}/bundle", get(gate::bundle))
         .route("/v1/gate/scans", post(gate::scans))
         .fallback(public::not_found)
@@ -80,13 +86,23 @@ async fn finish(State(st): State<Shared>, req: Request, next: Next) -> Response 
 }
 
 /// Hands a message to the sender on a blocking thread (it may block on a provider).
+/// A sender's failure is 502 `delivery_failed`: the request was fine, the mail server or
+/// SMS webhook was not, and trying again later may work. The sender's reason is not told
+/// (it may name the provider's set-up).
 async fn send(st: &Shared, msg: Outgoing) -> Result<(), ApiError> {
     let st = st.clone();
-    tokio::task::spawn_blocking(move || {
-        let channel: Channel = msg.channel;
-        st.sender.send(channel, &msg.to, &msg.body)
-    })
-    .await
-    .map_err(|_| ApiError::internal())?
-    .map_err(|_| ApiError::internal())
+    let channel: Channel = msg.channel;
+    tokio::task::spawn_blocking(move || st.sender.send(channel, &msg.to, &msg.body))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|_| ApiError {
+            status: StatusCode::BAD_GATEWAY,
+            code: "delivery_failed",
+            message: match channel {
+                Channel::Email => "the email could not be sent; try again later",
+                Channel::Sms => "the SMS could not be sent; try again later",
+            }
+            .into(),
+            retry_after_secs: None,
+        })
 }

@@ -41,7 +41,7 @@ class IssuerProcess private constructor(
             )
             check(binary.canExecute()) { "no issuer binary at $binary: run `cargo build -p tessera-issuer` first" }
             val dir = Files.createTempDirectory("tessera-issuer-")
-            val process = ProcessBuilder(binary.path, "--data-dir", dir.resolve("data").toString(), "--port", "0")
+            val process = ProcessBuilder(binary.path, "--dev", "--data-dir", dir.resolve("data").toString(), "--port", "0")
                 .redirectError(dir.resolve("stderr.log").toFile())
                 .start()
             // The issuer prints exactly these two lines (issuer/src/main.rs), then serves until killed.
