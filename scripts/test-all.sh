@@ -113,3 +113,9 @@ bindings/kotlin/test.sh
 
 step "Android demo: presentation logic on the JVM (the app itself needs Android Studio)"
 mvn -B --no-transfer-progress -f android-demo/presentation/pom.xml test
+
+# ---- API fuzzing (issuer/openapi.json) ----------------------------------------------
+step "issuer API fuzzing: schemathesis against a real issuer and issuer/openapi.json"
+# No credentials, admin token, gate token, signed device; any 5xx or answer the document
+# does not describe fails, and the issuer must still serve a sync afterwards.
+scripts/schemathesis.sh

@@ -184,7 +184,9 @@ pub const DEFAULT_SKEW_TOLERANCE_MS: i64 = 120_000;
 impl TrustedTime {
     /// Whether the device's clock disagrees with the issuer's beyond `tolerance_ms`.
     pub fn wall_clock_manipulated(&self, tolerance_ms: i64) -> bool {
-        self.anchored && self.wall_skew_ms.abs() > tolerance_ms
+        // unsigned_abs: a wall clock at i64::MIN gives a skew of i64::MIN, whose abs()
+        // overflows (a panic, or a negative "no skew" in release builds).
+        self.anchored && self.wall_skew_ms.unsigned_abs() > tolerance_ms.unsigned_abs()
     }
 }
 
@@ -246,6 +248,23 @@ mod tests {
         assert_eq!(t.proven_ms, T0 + 5_000);
         assert_eq!(t.wall_skew_ms, 86_400_000 - 5_000);
         assert!(t.wall_clock_manipulated(DEFAULT_SKEW_TOLERANCE_MS));
+    }
+
+    /// A foreign clock may answer anything: the ends of the i64 range are a manipulated
+    /// clock, never a panic and never "no skew".
+    #[test]
+    fn a_wall_clock_at_the_ends_of_the_range_is_flagged() {
+        for wall in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            let c = ManualClock::new(T0);
+            let a = anchor_at(&c, T0);
+            c.set_wall(wall);
+            let t = trusted_time(Some(&a), 0, &c, &c);
+            assert_eq!(t.now_ms, T0);
+            assert!(
+                t.wall_clock_manipulated(DEFAULT_SKEW_TOLERANCE_MS),
+                "{wall}"
+            );
+        }
     }
 
     #[test]

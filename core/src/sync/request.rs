@@ -104,7 +104,8 @@ pub fn verify(
         .map_err(|_| RequestAuthError::Malformed)?;
     // Refused for the key alone, before any signature: enrollment must never take one.
     crate::ed25519::check_public_key(&device).map_err(|_| RequestAuthError::WeakKey)?;
-    if (timestamp_ms.saturating_sub(now_ms)).abs() > MAX_SKEW_MS {
+    // abs_diff: any two i64 times have a distance in u64, so no timestamp overflows it.
+    if timestamp_ms.abs_diff(now_ms) > MAX_SKEW_MS.unsigned_abs() {
         return Err(RequestAuthError::Stale);
     }
     let msg = signing_message(method, path_and_query, timestamp_ms, &h.nonce, body);
@@ -138,6 +139,31 @@ mod tests {
             nonce,
             signature: hex::encode(sig.as_ref()),
         }
+    }
+
+    /// A signed timestamp at the ends of the i64 range: the skew is measured without
+    /// overflow (it used to be `saturating_sub(..).abs()`, a panic in debug builds and a
+    /// "fresh forever" request in release ones), so it is simply stale.
+    #[test]
+    fn extreme_timestamps_are_stale_not_a_panic_or_fresh() {
+        let kp = Ed25519KeyPair::from_seed_unchecked(&[1; 32]).unwrap();
+        for (ts, now) in [
+            (i64::MIN, 1_000_000),
+            (i64::MIN, 0),
+            (i64::MIN, -1),
+            (i64::MAX, i64::MIN),
+            (i64::MAX, 1_000_000),
+            (i64::MIN + 1, 1),
+        ] {
+            let h = signed(&kp, ts, b"{}");
+            assert_eq!(
+                verify(&h, "POST", "/v1/attendee/sync", b"{}", now),
+                Err(RequestAuthError::Stale),
+                "timestamp {ts} at {now}"
+            );
+        }
+        let h = signed(&kp, i64::MIN, b"{}");
+        assert!(verify(&h, "POST", "/v1/attendee/sync", b"{}", i64::MIN).is_ok());
     }
 
     #[test]

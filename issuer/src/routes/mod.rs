@@ -3,6 +3,7 @@
 mod admin;
 mod attendee;
 mod gate;
+mod openapi;
 mod public;
 
 use axum::Router;
@@ -28,6 +29,7 @@ pub(crate) fn router(st: Shared, dev_outbox: bool) -> Router {
     Router::new()
         .route("/v1/time", get(public::time))
         .route("/metrics", get(public::metrics))
+        .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/devices", post(attendee::enroll))
         .route("/v1/attendee/email/request", post(attendee::email_request))
         .route("/v1/attendee/email/confirm", post(attendee::email_confirm))
