@@ -332,8 +332,15 @@ pub(crate) fn transfer(
     if t.revoked {
         return Err(ApiError::conflict("the ticket is revoked"));
     }
-    if !events::require(&tx, t.event_id)?.policy.transferable {
+    let policy = events::require(&tx, t.event_id)?.policy;
+    if !policy.transferable {
         return Err(ApiError::not_transferable());
+    }
+    // A transfer changes who holds the ticket, which a change block reserves for the box
+    // office (`override_holder`, audited with a reason and the new holder's name): on a
+    // personalised ticket it would otherwise leave the gate's ID check without a name.
+    if policy.change_block {
+        return Err(ApiError::change_blocked());
     }
     let from = t.account_id.ok_or_else(ApiError::internal)?;
     if accounts::email_of(&tx, from)? == to_email {
@@ -398,7 +405,12 @@ pub(crate) fn accept(
             .map_err(|_: Vec<u8>| ApiError::internal())?,
     );
     let t = require(&tx, &id)?;
-    let personalised = events::require(&tx, t.event_id)?.policy.personalised;
+    let policy = events::require(&tx, t.event_id)?.policy;
+    // The event became change-blocked while the transfer waited: the box office decides.
+    if policy.change_block {
+        return Err(ApiError::change_blocked());
+    }
+    let personalised = policy.personalised;
     tx.execute(
         "UPDATE transfers SET accepted_ms = ?2 WHERE id = ?1",
         params![transfer_id, now_ms],
