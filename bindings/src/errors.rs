@@ -366,6 +366,22 @@ pub enum GateError {
         /// What is wrong.
         reason: String,
     },
+    /// The bundle is not the issuer's: unsigned, altered after signing, or signed by a
+    /// key this gate did not pin. Do not use it; fetch the bundle from the issuer again.
+    #[error("untrusted gate bundle: {reason}")]
+    UntrustedBundle {
+        /// Which check failed.
+        reason: String,
+    },
+    /// The bundle is older than one this gate already used (it would bring back revoked
+    /// tickets and old phones).
+    #[error("the bundle (sequence {got}) is older than the one this gate used ({have})")]
+    BundleRolledBack {
+        /// The newest sequence number this gate used.
+        have: u64,
+        /// The offered bundle's.
+        got: u64,
+    },
     /// The scan log database failed (disk full, unreadable, already open elsewhere…).
     #[error("scan log storage: {reason}")]
     Storage {
@@ -399,6 +415,12 @@ impl From<tessera_gate::GateError> for GateError {
             G::InvalidBundle(reason) => Self::InvalidBundle {
                 reason: reason.to_owned(),
             },
+            e @ (G::UnsignedBundle | G::BundleSignature | G::BundleKeyNotPinned(_)) => {
+                Self::UntrustedBundle {
+                    reason: e.to_string(),
+                }
+            }
+            G::BundleRolledBack { have, got } => Self::BundleRolledBack { have, got },
             G::Storage(reason) => Self::Storage { reason },
             G::NewerSchema(version) => Self::NewerSchema { version },
             G::Export(reason) => Self::Export { reason },

@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use tessera_gate::{GateBundle, ScanLog, Verifier};
+use tessera_gate::signed_bundle::ISSUER_KEY_ID;
+use tessera_gate::{PinnedKeys, PublicKey, ScanLog, Verifier, VerifierConfig};
 
 use crate::errors::GateError;
 
@@ -174,6 +175,12 @@ pub enum Anomaly {
     },
     /// The scan is not in the scan log yet (kept in memory, retried at the next write).
     LogNotPersisted,
+    /// The gate's bundle is older than the maximum age (30 min): transfers, rebinds and
+    /// revocations since are unknown to it. Fetch the bundle again.
+    BundleStale {
+        /// The bundle's age, seconds.
+        age_secs: i64,
+    },
 }
 
 impl From<tessera_gate::Anomaly> for Anomaly {
@@ -197,6 +204,7 @@ impl From<tessera_gate::Anomaly> for Anomaly {
             A::DeviceClockSkew { offset_steps } => Self::DeviceClockSkew { offset_steps },
             A::GateClockSkew { direction } => Self::GateClockSkew { direction },
             A::LogNotPersisted => Self::LogNotPersisted,
+            A::BundleStale { age_secs } => Self::BundleStale { age_secs },
         }
     }
 }
@@ -213,6 +221,8 @@ pub struct ScanResult {
     pub step: Option<u64>,
     /// Flags for a supervisor; usually empty.
     pub anomalies: Vec<Anomaly>,
+    /// How old the gate's bundle was at this scan, ms.
+    pub bundle_age_ms: i64,
 }
 
 impl From<tessera_gate::ScanResult> for ScanResult {
@@ -222,6 +232,7 @@ impl From<tessera_gate::ScanResult> for ScanResult {
             ticket_id: r.ticket.map(|t| t.to_string()),
             step: r.step,
             anomalies: r.anomalies.into_iter().map(Anomaly::from).collect(),
+            bundle_age_ms: r.bundle_age_ms,
         }
     }
 }
@@ -296,26 +307,37 @@ impl std::fmt::Debug for GateVerifier {
 
 #[uniffi::export]
 impl GateVerifier {
-    /// A verifier for gate `gate_id` with the bundle JSON the issuer serves
+    /// A verifier for gate `gate_id` with the signed bundle document the issuer serves
     /// (`GET /v1/gate/events/{id}/bundle`), keeping its scan log at `scan_log_path`
     /// (created if missing; scans already there, this gate's and merged ones, count for
-    /// replay and re-entry).
+    /// replay and re-entry). The log pins the issuer key of the first bundle it is opened
+    /// with; a bundle that is unsigned, altered, signed by another key or older than one
+    /// used before is refused. Prefer [`GateVerifier::with_issuer_key`] when the app knows
+    /// the issuer key.
     #[uniffi::constructor]
     pub fn new(
         bundle_json: String,
         gate_id: String,
         scan_log_path: String,
     ) -> Result<Arc<Self>, GateError> {
-        let bundle = GateBundle::from_json(&bundle_json).map_err(|e| match e {
-            // A bundle that does not parse is an invalid bundle, whatever core names it.
-            tessera_gate::GateError::Export(reason) => GateError::InvalidBundle { reason },
-            other => other.into(),
+        Self::open(&bundle_json, None, &gate_id, &scan_log_path)
+    }
+
+    /// As [`GateVerifier::new`], pinning `issuer_key_hex` (64 hex digits, the issuer's key
+    /// id 1 as `tessera issuer serve` prints it) instead of trusting the first bundle.
+    #[uniffi::constructor]
+    pub fn with_issuer_key(
+        bundle_json: String,
+        issuer_key_hex: String,
+        gate_id: String,
+        scan_log_path: String,
+    ) -> Result<Arc<Self>, GateError> {
+        let mut key = [0u8; 32];
+        hex::decode_to_slice(issuer_key_hex.trim(), &mut key).map_err(|_| GateError::Invalid {
+            reason: "issuer_key_hex must be 64 hex digits".into(),
         })?;
-        let log = ScanLog::open(&scan_log_path)?;
-        let verifier = Verifier::new(bundle, &gate_id, log)?;
-        Ok(Arc::new(Self {
-            inner: Mutex::new(verifier),
-        }))
+        let pins = PinnedKeys::from([(ISSUER_KEY_ID, PublicKey(key))]);
+        Self::open(&bundle_json, Some(&pins), &gate_id, &scan_log_path)
     }
 
     /// Judges a scanned payload at gate time `now_ms` (Unix ms), records the scan and
@@ -365,7 +387,47 @@ impl GateVerifier {
     }
 }
 
+#[uniffi::export]
 impl GateVerifier {
+    /// The sequence number of the bundle in use: fetch
+    /// `GET /v1/gate/events/{id}/bundle?since={seq}` for what changed since.
+    pub fn bundle_seq(&self) -> u64 {
+        self.lock().bundle().seq
+    }
+
+    /// When the issuer made the bundle in use (Unix ms); every `ScanResult` carries its age.
+    pub fn bundle_issued_at_ms(&self) -> i64 {
+        self.lock().bundle().issued_at_ms
+    }
+
+    /// Applies what the issuer answered to `?since=`: a signed update, or a whole bundle.
+    /// It must be signed by the pinned issuer key and not older than the bundle in use;
+    /// a refused document changes nothing.
+    pub fn refresh_bundle(&self, document: String) -> Result<(), GateError> {
+        Ok(self.lock().refresh_bundle(&document)?)
+    }
+}
+
+impl GateVerifier {
+    fn open(
+        document: &str,
+        pins: Option<&PinnedKeys>,
+        gate_id: &str,
+        scan_log_path: &str,
+    ) -> Result<Arc<Self>, GateError> {
+        let log = ScanLog::open(scan_log_path)?;
+        let verifier =
+            Verifier::open_signed(document, pins, gate_id, log, VerifierConfig::default())
+                .map_err(|e| match e {
+                    // A bundle that does not parse is an invalid bundle, whatever core names it.
+                    tessera_gate::GateError::Export(reason) => GateError::InvalidBundle { reason },
+                    other => other.into(),
+                })?;
+        Ok(Arc::new(Self {
+            inner: Mutex::new(verifier),
+        }))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Verifier> {
         // A panic elsewhere while holding the lock leaves the verifier consistent: each
         // scan is judged and recorded in one step.

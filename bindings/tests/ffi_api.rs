@@ -306,13 +306,44 @@ fn the_gate_surface_reports_typed_errors_and_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.db").to_string_lossy().into_owned();
     let e = GateVerifier::new("{".into(), "north".into(), path.clone()).unwrap_err();
-    assert!(matches!(e, GateError::InvalidBundle { .. }), "{e:?}");
+    assert!(matches!(e, GateError::UntrustedBundle { .. }), "{e:?}");
 
-    let bundle = tessera_gate::GateBundle::new_s1(EventId(7), 15, 0, i64::MAX / 1000)
-        .to_json()
+    // A bundle signed by the issuer, as the issuer serves it.
+    let issuer = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[42; 32]).unwrap();
+    let pk: [u8; 32] = ring::signature::KeyPair::public_key(&issuer)
+        .as_ref()
+        .try_into()
         .unwrap();
-    let g = GateVerifier::new(bundle, "north".into(), path).unwrap();
+    let mut b = tessera_gate::GateBundle::new_s1(EventId(7), 15, 0, i64::MAX / 1000);
+    b.issuer_keys.insert(1, tessera_gate::PublicKey(pk));
+    b.seq = 3;
+    b.issued_at_ms = now_ms() - 5000;
+    let bundle = tessera_gate::signed_bundle::sign(&b, 1, &issuer).unwrap();
+    // Pinned to another key it is refused; to the issuer's, or on first use, it opens.
+    let other = dir.path().join("o.db").to_string_lossy().into_owned();
+    let e = GateVerifier::with_issuer_key(bundle.clone(), "11".repeat(32), "north".into(), other)
+        .unwrap_err();
+    assert!(matches!(e, GateError::UntrustedBundle { .. }), "{e:?}");
+    let pinned = dir.path().join("p.db").to_string_lossy().into_owned();
+    GateVerifier::with_issuer_key(bundle.clone(), hex::encode(pk), "north".into(), pinned).unwrap();
+    let g = GateVerifier::new(bundle.clone(), "north".into(), path).unwrap();
+    assert_eq!(g.bundle_seq(), 3);
+    // An update of the bundle applies; an older bundle than the one in use does not.
+    let mut update = b.clone();
+    update.seq = 5;
+    update.since_seq = Some(3);
+    update.issued_at_ms = now_ms();
+    g.refresh_bundle(tessera_gate::signed_bundle::sign(&update, 1, &issuer).unwrap())
+        .unwrap();
+    assert_eq!(g.bundle_seq(), 5);
+    let e = g.refresh_bundle(bundle).unwrap_err();
+    assert_eq!(e, GateError::BundleRolledBack { have: 5, got: 3 });
     let r = g.verify("T1:NOT-A-CODE".into(), now_ms());
+    assert!(
+        (0..60_000).contains(&r.bundle_age_ms),
+        "{}",
+        r.bundle_age_ms
+    );
     assert_eq!(
         r.verdict,
         Verdict::Reject {

@@ -89,7 +89,15 @@ fn exported_objects_print_no_secret() {
     secrets.add("release secret", &release);
     check(&secrets, "Wallet", &w);
 
+    let issuer = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[43; 32]).unwrap();
+    let issuer_pk: [u8; 32] = ring::signature::KeyPair::public_key(&issuer)
+        .as_ref()
+        .try_into()
+        .unwrap();
     let mut bundle = GateBundle::new_s1(EventId(7), 15, 1_800_000_000, 1_800_003_600);
+    bundle
+        .issuer_keys
+        .insert(1, tessera_gate::PublicKey(issuer_pk));
     bundle
         .release_secrets
         .insert(EventId(7), Secret::new(release.clone()));
@@ -99,7 +107,7 @@ fn exported_objects_print_no_secret() {
         event_seed: Some(Secret::new(event_seed.clone())),
         ticket_seeds: BTreeMap::from([(id, Secret::new(ticket_seed.clone()))]),
     });
-    let json = bundle.to_json().unwrap();
+    let json = tessera_gate::signed_bundle::sign(&bundle, 1, &issuer).unwrap();
     assert!(tessera_tests::leak::find(&json, &ticket_seed).is_some());
     let gate = GateVerifier::new(
         json,

@@ -108,10 +108,16 @@ impl IssuerApi {
         Ok(all.into_iter().rev().find(|m| m.to == to))
     }
 
-    /// An event's gate bundle as the issuer sent it (gate or admin). Returned as text:
-    /// the gate validates it with `GateBundle::from_json` and may store it verbatim.
-    pub async fn gate_bundle_json(&self, event: EventId) -> Result<String, ApiCallError> {
-        self.get_text(&format!("/v1/gate/events/{event}/bundle"))
+    /// An event's signed gate bundle document as the issuer sent it (gate or admin), or
+    /// with `since` the update after that sequence number. Returned as text: the gate
+    /// checks it with `tessera_gate::signed_bundle` and stores it verbatim.
+    pub async fn gate_bundle_json(
+        &self,
+        event: EventId,
+        since: Option<u64>,
+    ) -> Result<String, ApiCallError> {
+        let query = since.map_or_else(String::new, |s| format!("?since={s}"));
+        self.get_text(&format!("/v1/gate/events/{event}/bundle{query}"))
             .await
     }
 

@@ -22,7 +22,9 @@ use tessera_core::{
     CodeFormat, EventId, EventPolicy, Frame, MemoryKeyVault, RevealState, TicketId, Verification,
     Wallet, WalletConfig, WalletError, device,
 };
-use tessera_gate::{GateBundle, RejectReason, ScanLog, ScanResult, Verifier};
+use tessera_gate::{
+    GateBundle, PinnedKeys, PublicKey, RejectReason, ScanLog, ScanResult, Verifier, signed_bundle,
+};
 use tessera_issuer::{ISSUER_KEY_ID, Issuer, IssuerConfig, RunningIssuer};
 
 use crate::admin::{IssuerApi, link_param};
@@ -62,7 +64,7 @@ pub struct DemoArgs {
     headless: bool,
     /// Writes DIR/frames.jsonl (every gate scan: ticket_id, format, step, payload, verdict),
     /// DIR/frame-N.png (each frame's QR code), DIR/issuer.json (issuer public keys) and
-    /// DIR/bundle.json (the gate bundle, with the demo event's release secret).
+    /// DIR/bundle.json (the issuer-signed gate bundle, with the demo event's release secret).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -252,9 +254,11 @@ async fn drive(
         .mint_token(&TokenRequest::gate(EVENT, GATE_ID))
         .await?;
     let bundle_json = IssuerApi::new(&url, &gate_token)?
-        .gate_bundle_json(EVENT)
+        .gate_bundle_json(EVENT, None)
         .await?;
-    let bundle = GateBundle::from_json(&bundle_json)?;
+    // The gate pins the key the issuer printed at start (here: handed over in-process).
+    let pins = PinnedKeys::from([(ISSUER_KEY_ID, PublicKey(issuer.issuer_public_key()))]);
+    let bundle = signed_bundle::open(&bundle_json, &pins)?;
     timings.setup = t.elapsed();
     screen.line(&format!(
         "event    {EVENT_NAME}: S1 code rotating every {PERIOD_SECS} s, strict just-in-time, \

@@ -9,11 +9,16 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 use tessera_core::EventId;
 use tessera_core::clock::{SystemWallClock, WallClock};
-use tessera_gate::{Anomaly, GateBundle, ScanLog, ScanResult, Verdict, Verifier};
+use tessera_gate::{
+    Anomaly, DEFAULT_MAX_BUNDLE_AGE_MS, PinnedKeys, PublicKey, ScanLog, ScanResult, Verdict,
+    Verifier, VerifierConfig, signed_bundle,
+};
+use tessera_issuer::ISSUER_KEY_ID;
 
 use crate::admin::IssuerApi;
 use crate::error::{CliError, EXIT_CODES};
 use crate::render::{self, Screen};
+use crate::token_arg::StaffTokenArgs;
 
 /// Exit codes of `gate scan`, shown under its `--help`.
 const SCAN_EXIT_CODES: &str = "Exit codes:
@@ -42,15 +47,24 @@ pub struct BundleArgs {
     /// The issuer's base URL (HTTPS, or HTTP on loopback).
     #[arg(long, value_name = "URL")]
     issuer: String,
-    /// A gate token (or the admin token), as minted with POST /v1/admin/tokens.
-    #[arg(long, value_name = "TOKEN")]
-    token: String,
+    /// A gate token for this event (or the admin token), as minted with POST /v1/admin/tokens.
+    #[command(flatten)]
+    token: StaffTokenArgs,
     /// The event id.
     #[arg(long, value_name = "ID")]
     event: u64,
-    /// Where to write the bundle JSON (default: stdout).
+    /// Where to keep the signed bundle (default: stdout). If the file already holds this
+    /// event's bundle, only what changed since is fetched and appended.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// The issuer's public key (64 hex digits, as `tessera issuer serve` prints it) to pin.
+    /// Without it the gate pins the key the first bundle names (trust on first use) and
+    /// prints it for you to compare.
+    #[arg(long, value_name = "HEX")]
+    issuer_key: Option<String>,
+    /// Fetch the whole bundle even if FILE holds one.
+    #[arg(long)]
+    full: bool,
 }
 
 /// `tessera gate scan` options.
@@ -67,9 +81,13 @@ pub struct ScanArgs {
     #[arg(long, value_name = "ID", default_value = "gate-1")]
     gate_id: String,
     /// Prints the result as one JSON object: verdict, reason, door_text, ticket, step,
-    /// seat, holder_name, anomalies.
+    /// seat, holder_name, anomalies, bundle_age_secs.
     #[arg(long)]
     json: bool,
+    /// A bundle older than this many seconds adds a `bundle_stale` warning to every
+    /// verdict: fetch it again with `tessera gate bundle`.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_MAX_BUNDLE_AGE_MS / 1000)]
+    max_bundle_age_secs: i64,
     /// The gate's time, Unix ms, to re-judge a recorded scan (default: this machine's clock).
     #[arg(long, value_name = "MS")]
     at_ms: Option<i64>,
@@ -87,17 +105,77 @@ pub async fn run(cmd: GateCommand) -> Result<ExitCode, CliError> {
     }
 }
 
-/// `gate bundle`: fetch, validate, store.
+/// `gate bundle`: fetch, check the issuer's signature, store.
 async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
-    let api = IssuerApi::new(&args.issuer, &args.token)?;
-    let text = api.gate_bundle_json(EventId(args.event)).await?;
-    // Checked before it is stored: a gate must never start from a bundle it cannot use.
-    let b = GateBundle::from_json(&text)?;
+    let token = args.token.resolve()?;
+    let api = IssuerApi::new(&args.issuer, &token)?;
+    let event = EventId(args.event);
+    let explicit = args
+        .issuer_key
+        .as_deref()
+        .map(parse_issuer_key)
+        .transpose()?;
+    // A file this gate already holds: its pinned key, and what it has.
+    let held = match &args.out {
+        Some(path) if !args.full && path.exists() => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
+            let pins = match &explicit {
+                Some(p) => p.clone(),
+                None => signed_bundle::open_first(&text)?.1,
+            };
+            let b = signed_bundle::open(&text, &pins)?;
+            (b.event == event).then_some((text, pins, b))
+        }
+        _ => None,
+    };
+    let (document, b, note) = match held {
+        Some((text, pins, mut b)) => {
+            let update = api.gate_bundle_json(event, Some(b.seq)).await?;
+            let got = signed_bundle::open_line(&update, &pins)?;
+            if got.is_update() {
+                let changed = got.changed.len();
+                let since = b.seq;
+                b.apply_update(got)?;
+                let doc = format!("{}\n{}\n", text.trim_end(), update.trim_end());
+                (
+                    doc,
+                    b,
+                    format!("update since {since}: {changed} ticket(s) changed"),
+                )
+            } else {
+                // The issuer answered a whole bundle (it was reset or restored).
+                let whole = signed_bundle::open(&update, &pins)?;
+                (
+                    update,
+                    whole,
+                    "whole bundle (the issuer's sequence restarted)".into(),
+                )
+            }
+        }
+        None => {
+            let text = api.gate_bundle_json(event, None).await?;
+            let (b, pins) = match &explicit {
+                Some(p) => (signed_bundle::open(&text, p)?, p.clone()),
+                None => signed_bundle::open_first(&text)?,
+            };
+            let keys: Vec<String> = pins
+                .iter()
+                .map(|(id, k)| format!("{id}: {}", hex::encode(k.0)))
+                .collect();
+            let how = if explicit.is_some() {
+                "pinned"
+            } else {
+                "pinned on first use"
+            };
+            (text, b, format!("issuer key {} ({how})", keys.join(", ")))
+        }
+    };
     let format = if b.t1.is_some() { "T1" } else { "S1" };
     let summary = format!(
-        "bundle for event {}: {format}, {} issuer key(s), {} revoked, window {} – {}{}",
+        "bundle for event {}, sequence {}: {format}, {} revoked, window {} – {}; {note}{}",
         b.event,
-        b.issuer_keys.len(),
+        b.seq,
         b.revoked.len() + b.revoked_credentials.len(),
         render::utc(b.valid_from),
         render::utc(b.valid_until),
@@ -109,16 +187,24 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
     );
     match &args.out {
         Some(path) => {
-            write_private(path, text.as_bytes())?;
+            write_private(path, document.as_bytes())?;
             eprintln!("{summary} → {}", path.display());
         }
         None => {
             // The issuer's text as it came, but nothing in it reaches the terminal raw.
-            println!("{}", render::json_safe(&text));
+            println!("{}", render::json_safe(document.trim_end()));
             eprintln!("{summary}");
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An issuer public key given by hand: 64 hex digits, pinned under the issuer's key id.
+fn parse_issuer_key(text: &str) -> Result<PinnedKeys, CliError> {
+    let mut k = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut k)
+        .map_err(|_| CliError::Usage("--issuer-key must be 64 hex digits".into()))?;
+    Ok(PinnedKeys::from([(ISSUER_KEY_ID, PublicKey(k))]))
 }
 
 /// Writes a file readable by its owner only (on Unix): bundles and demo outputs may hold
@@ -138,9 +224,13 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
     let text = std::fs::read_to_string(&args.bundle)
         .map_err(|e| CliError::io(format!("reading {}", args.bundle.display()), e))?;
-    let bundle = GateBundle::from_json(&text)?;
     let log = ScanLog::open(&args.log)?;
-    let mut verifier = Verifier::new(bundle, &args.gate_id, log)?;
+    let config = VerifierConfig {
+        max_bundle_age_ms: args.max_bundle_age_secs.saturating_mul(1000),
+        ..VerifierConfig::default()
+    };
+    // The signature is checked against the key the log pinned at this gate's first scan.
+    let mut verifier = Verifier::open_signed(&text, None, &args.gate_id, log, config)?;
     let payload = if args.payload == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -178,6 +268,10 @@ fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
         for a in &result.anomalies {
             screen.line(&format!("anomaly: {}", render::anomaly(a)));
         }
+        screen.line(&format!(
+            "bundle age: {}",
+            render::duration_secs(result.bundle_age_ms / 1000)
+        ));
     }
     Ok(if result.verdict.is_admit() {
         ExitCode::SUCCESS
@@ -214,6 +308,7 @@ pub fn scan_json(r: &ScanResult) -> Value {
         "seat": seat,
         "holder_name": holder_name,
         "anomalies": r.anomalies.iter().map(anomaly_json).collect::<Vec<_>>(),
+        "bundle_age_secs": r.bundle_age_ms / 1000,
     })
 }
 
@@ -235,6 +330,7 @@ fn anomaly_json(a: &Anomaly) -> Value {
             json!({"kind": "gate_clock_skew", "direction": direction})
         }
         Anomaly::LogNotPersisted => json!({"kind": "log_not_persisted"}),
+        Anomaly::BundleStale { age_secs } => json!({"kind": "bundle_stale", "age_secs": age_secs}),
     };
     v["text"] = Value::String(render::anomaly(a));
     v

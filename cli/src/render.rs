@@ -186,6 +186,15 @@ pub fn duration(d: Duration) -> String {
     }
 }
 
+/// An age in whole seconds as people read it: `42 s`, `7 min`, `3 h 5 min`.
+pub fn duration_secs(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
 /// Unix seconds as `YYYY-MM-DD hh:mm:ss UTC`.
 pub fn utc(unix_s: i64) -> String {
     let days = unix_s.div_euclid(86_400);
@@ -259,6 +268,10 @@ pub fn anomaly(a: &Anomaly) -> String {
             )
         }
         Anomaly::LogNotPersisted => "scan not yet written to the scan log".into(),
+        Anomaly::BundleStale { age_secs } => format!(
+            "gate bundle is {} old: fetch it again (tessera gate bundle)",
+            duration_secs(*age_secs)
+        ),
     }
 }
 

@@ -244,7 +244,9 @@ fn gate_scan_killed_right_after_printing_a_verdict_keeps_its_row() {
     let mut bundle = GateBundle::new_s1(EVENT, PERIOD, FROM, UNTIL);
     bundle.issuer_keys.insert(1, PublicKey(public_key(&issuer)));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bundle.json"), bundle.to_json().unwrap()).unwrap();
+    // Signed by the issuer, as `tessera gate bundle` stores it.
+    let signed = tessera_gate::signed_bundle::sign(&bundle, 1, &issuer).unwrap();
+    std::fs::write(dir.path().join("bundle.json"), signed).unwrap();
 
     // Ticket 1 goes in; every later scan of the same code is a replay.
     let admitted = code(&credential(ticket(1), EVENT), &issuer, step);

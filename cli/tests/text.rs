@@ -92,7 +92,8 @@ fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
     bundle.issuer_keys.insert(1, PublicKey(public_key(&issuer)));
     bundle.holder_names.insert(TICKET, HOLDER.into());
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bundle.json"), bundle.to_json().unwrap()).unwrap();
+    let signed = tessera_gate::signed_bundle::sign(&bundle, 1, &issuer).unwrap();
+    std::fs::write(dir.path().join("bundle.json"), signed).unwrap();
     let step = step_at(AT_MS, PERIOD);
     let code = |signed: &SignedCredential| S1Code::generate(signed, &device, step, None).encode();
     let genuine = code(&credential.sign(&issuer).unwrap());

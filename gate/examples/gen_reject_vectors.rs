@@ -285,14 +285,28 @@ impl Fixture {
             .release_secrets
             .insert(S1_EVENT, Secret::new(self.release.clone()));
 
+        // Strict events whose bundle predates the release lead: `strict_jit` set, no
+        // release secret yet (PROTOCOL §10.2, T1.5, S1.6). Nothing is admitted.
+        let mut t1_strict_no_secret = t1_jit.clone();
+        t1_strict_no_secret.strict_jit = true;
+        t1_strict_no_secret.release_secrets.clear();
+        // The same bundle without the flag: the control that `strict_jit` is what refuses.
+        let mut t1_no_secret = t1_strict_no_secret.clone();
+        t1_no_secret.strict_jit = false;
+        let mut s1_strict_no_secret = s1.clone();
+        s1_strict_no_secret.strict_jit = true;
+
         Ok(BTreeMap::from([
             ("t1", t1),
             ("t1-event-seed", t1_event_seed),
             ("t1-jit", t1_jit),
+            ("t1-jit-strict-without-secret", t1_strict_no_secret),
+            ("t1-jit-not-strict-without-secret", t1_no_secret),
             ("s1", s1),
             ("s1-jit", s1_jit),
             ("s1-jit-without-secret", s1_no_secret),
             ("s1-with-secret", s1_secret),
+            ("s1-strict-without-secret", s1_strict_no_secret),
         ]))
     }
 }
@@ -512,6 +526,15 @@ fn cases(fx: &Fixture) -> Res<(Vec<Case>, Vec<Case>)> {
         .at(LATER)
         .after(jit.encode(), NOW, "admit"),
     );
+    // Without `strict_jit` and without a secret, a code without a MAC is admitted: the
+    // control of `t1-strict-bundle-without-secret-code-without-mac`.
+    admits.push(case(
+        "t1-not-strict-bundle-without-secret-admit-code-without-mac",
+        "T1.5 §10.2",
+        "t1-jit-not-strict-without-secret",
+        fx.t1_jit("a", NOW, None).encode(),
+        "admit",
+    ));
     // A code refused before it passed the stateless checks was never "seen".
     admits.push(
         case(
@@ -1018,6 +1041,37 @@ fn cases(fx: &Fixture) -> Res<(Vec<Case>, Vec<Case>)> {
         )
         .at(UNTIL * 1000),
     );
+    // A strict bundle fetched before the release lead: no secret, yet strict (§10.2).
+    rejects.push(case(
+        "t1-strict-bundle-without-secret-genuine-code-with-mac",
+        "T1.5 §10.2",
+        "t1-jit-strict-without-secret",
+        fx.t1_jit("a", NOW, Some(&fx.release)).encode(),
+        "not_released",
+    ));
+    rejects.push(case(
+        "t1-strict-bundle-without-secret-code-without-mac",
+        "T1.5 §10.2",
+        "t1-jit-strict-without-secret",
+        fx.t1_jit("a", NOW, None).encode(),
+        "not_released",
+    ));
+    let mut forged = fx.t1_jit("a", NOW, Some(&fx.release));
+    forged.ticket_code = (forged.ticket_code + 1) % 100_000_000;
+    rejects.push(case(
+        "t1-strict-bundle-without-secret-forged-code-with-mac",
+        "T1.4 §10.2",
+        "t1-jit-strict-without-secret",
+        forged.encode(),
+        "bad_signature",
+    ));
+    rejects.push(case(
+        "t1-not-strict-bundle-without-secret-code-with-mac",
+        "T1.4 §10.2",
+        "t1-jit-not-strict-without-secret",
+        fx.t1_jit("a", NOW, Some(&fx.release)).encode(),
+        "bad_signature",
+    ));
 
     // ---- T1.6: window.
     rejects.push(
@@ -1463,6 +1517,32 @@ fn cases(fx: &Fixture) -> Res<(Vec<Case>, Vec<Case>)> {
         "s1-with-secret",
         s1_a.encode(),
         "not_released",
+    ));
+    // A strict bundle without the secret refuses every S1 code, even of a credential
+    // without the strict flag (§10.2, S1.6).
+    rejects.push(case(
+        "s1-strict-bundle-without-secret-not-strict-credential-no-mac",
+        "S1.6 §10.2",
+        "s1-strict-without-secret",
+        s1_a.encode(),
+        "not_released",
+    ));
+    let mut strict_cred = fx.credential(S1_EVENT, "a", d);
+    strict_cred.strict_jit = true;
+    let strict_cred = fx.sign(&strict_cred)?;
+    rejects.push(case(
+        "s1-strict-bundle-without-secret-strict-credential-with-mac",
+        "S1.6 §10.2",
+        "s1-strict-without-secret",
+        S1Code::generate(&strict_cred, d, s_now, Some(&fx.release)).encode(),
+        "not_released",
+    ));
+    rejects.push(case(
+        "s1-strict-bundle-without-secret-step-signed-by-another-device",
+        "S1.5 §10.2",
+        "s1-strict-without-secret",
+        S1Code::generate(&s1_a.signed, &fx.other_device, s_now, None).encode(),
+        "wrong_device",
     ));
     rejects.push(
         case(

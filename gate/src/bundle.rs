@@ -156,10 +156,36 @@ impl fmt::Debug for T1Secrets {
 }
 
 /// Everything a gate needs to judge the codes of one event offline.
+///
+/// Gates receive it signed by the issuer ([`crate::signed_bundle`]), never as bare JSON.
+/// The same type carries an update: with [`since_seq`](Self::since_seq) set it lists only
+/// the tickets that changed after that sequence number ([`GateBundle::apply_update`]).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GateBundle {
     /// The event this gate admits to; codes for any other event are `WrongEvent`.
     pub event: EventId,
+    /// The issuer's change sequence number of the event when this was issued: it only
+    /// grows, so a gate can tell a newer bundle from an older one and ask for what
+    /// changed since.
+    #[serde(default)]
+    pub seq: u64,
+    /// When the issuer made this bundle, Unix ms: a gate reports its bundle's age with
+    /// every verdict and warns when it is old.
+    #[serde(default)]
+    pub issued_at_ms: i64,
+    /// The event is strict just-in-time: every code must carry a release MAC. Carried so
+    /// that a bundle fetched before the release secret (which comes only shortly before
+    /// the window) refuses T1 codes without a MAC instead of admitting them.
+    #[serde(default)]
+    pub strict_jit: bool,
+    /// An update, not a whole bundle: the sequence number it follows. Per-ticket entries
+    /// are then given only for the tickets in [`changed`](Self::changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_seq: Option<u64>,
+    /// In an update, the tickets whose entries (revocation, name, seat, seed) it replaces:
+    /// a changed ticket absent from a map has lost that entry.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub changed: BTreeSet<TicketId>,
     /// Rotation period of the event's codes, seconds (5–60).
     pub period_secs: u8,
     /// Unix seconds from which the event admits (an S1 credential's own window applies too).
@@ -200,6 +226,11 @@ impl fmt::Debug for GateBundle {
         // Counts only: names are personal data and seeds are secrets.
         f.debug_struct("GateBundle")
             .field("event", &self.event)
+            .field("seq", &self.seq)
+            .field("issued_at_ms", &self.issued_at_ms)
+            .field("strict_jit", &self.strict_jit)
+            .field("since_seq", &self.since_seq)
+            .field("changed", &self.changed.len())
             .field("period_secs", &self.period_secs)
             .field("valid_from", &self.valid_from)
             .field("valid_until", &self.valid_until)
@@ -220,6 +251,11 @@ impl GateBundle {
     pub fn new_s1(event: EventId, period_secs: u8, valid_from: i64, valid_until: i64) -> Self {
         Self {
             event,
+            seq: 0,
+            issued_at_ms: 0,
+            strict_jit: false,
+            since_seq: None,
+            changed: BTreeSet::new(),
             period_secs,
             valid_from,
             valid_until,
@@ -244,8 +280,14 @@ impl GateBundle {
         serde_json::to_string(self).map_err(|e| GateError::Export(e.to_string()))
     }
 
-    /// Reads and validates a bundle from JSON.
+    /// Reads and validates a bundle from bare JSON: for test vectors and tools. A gate
+    /// never does this with what it receives: it opens the issuer's signed document
+    /// ([`crate::signed_bundle`]), which refuses a bare bundle.
     pub fn from_json(text: &str) -> Result<Self, GateError> {
+        // A JSON object only: serde would also read a struct from an array of its fields.
+        if !text.trim_start().starts_with('{') {
+            return Err(GateError::InvalidBundle("a bundle is a JSON object"));
+        }
         let b: Self = serde_json::from_str(text).map_err(|e| {
             // serde_json's message quotes no input for these types, but say only where.
             GateError::Export(format!(
@@ -256,6 +298,93 @@ impl GateBundle {
         })?;
         b.validate()?;
         Ok(b)
+    }
+
+    /// Whether this is an update (a part of a bundle) rather than a whole bundle.
+    pub fn is_update(&self) -> bool {
+        self.since_seq.is_some()
+    }
+
+    /// Applies an update the issuer made for this bundle's sequence number or an earlier
+    /// one: the event-wide fields are replaced, the changed tickets' entries replaced,
+    /// revoked credentials added. An update for another event, one that skips changes
+    /// this bundle does not have, or one older than this bundle is refused, and the
+    /// bundle is left as it was.
+    pub fn apply_update(&mut self, update: GateBundle) -> Result<(), GateError> {
+        let Some(since) = update.since_seq else {
+            return Err(GateError::InvalidBundle("not an update"));
+        };
+        if update.event != self.event {
+            return Err(GateError::InvalidBundle("an update for another event"));
+        }
+        if since > self.seq {
+            return Err(GateError::InvalidBundle(
+                "the update skips changes this bundle lacks: fetch the whole bundle",
+            ));
+        }
+        if update.seq < self.seq {
+            return Err(GateError::BundleRolledBack {
+                have: self.seq,
+                got: update.seq,
+            });
+        }
+        let mut next = self.clone();
+        for id in &update.changed {
+            next.revoked.remove(id);
+            next.holder_names.remove(id);
+            next.seats.remove(id);
+            if let Some(t1) = &mut next.t1 {
+                t1.ticket_seeds.remove(id);
+            }
+        }
+        let GateBundle {
+            seq,
+            issued_at_ms,
+            strict_jit,
+            period_secs,
+            valid_from,
+            valid_until,
+            issuer_keys,
+            revoked,
+            revoked_credentials,
+            reentry,
+            holder_names,
+            seats,
+            release_secrets,
+            t1,
+            ..
+        } = update;
+        next.seq = seq;
+        next.issued_at_ms = issued_at_ms;
+        next.strict_jit = strict_jit;
+        next.period_secs = period_secs;
+        next.valid_from = valid_from;
+        next.valid_until = valid_until;
+        next.issuer_keys = issuer_keys;
+        next.revoked.extend(revoked);
+        next.revoked_credentials.extend(revoked_credentials);
+        next.reentry = reentry;
+        next.holder_names.extend(holder_names);
+        next.seats.extend(seats);
+        next.release_secrets = release_secrets;
+        next.t1 = match (next.t1.take(), t1) {
+            (Some(mut have), Some(got)) => {
+                have.algorithm = got.algorithm;
+                have.digits = got.digits;
+                have.event_seed = got.event_seed;
+                have.ticket_seeds.extend(got.ticket_seeds);
+                Some(have)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(GateError::InvalidBundle(
+                    "the update changes the event's code format: fetch the whole bundle",
+                ));
+            }
+        };
+        next.validate()?;
+        *self = next;
+        Ok(())
     }
 
     /// Checks the invariants the verifier relies on.
@@ -275,6 +404,11 @@ impl GateBundle {
         {
             return Err(GateError::InvalidBundle(
                 "issuer key of small order or non-canonical",
+            ));
+        }
+        if self.since_seq.is_none() && !self.changed.is_empty() {
+            return Err(GateError::InvalidBundle(
+                "a whole bundle lists changed tickets",
             ));
         }
         if self.release_secrets.values().any(Secret::is_empty) {

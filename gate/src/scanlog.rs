@@ -13,12 +13,14 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use tessera_core::TicketId;
+use tessera_core::{EventId, TicketId};
 
 use crate::GateError;
+use crate::bundle::PublicKey;
+use crate::signed_bundle::PinnedKeys;
 use crate::verdict::RejectReason;
 
-const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_VERSION: u32 = 2;
 
 const MIGRATION_1: &str = "
 CREATE TABLE scans (
@@ -31,6 +33,14 @@ CREATE TABLE scans (
     reentry INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (gate_id, seq)
 ) WITHOUT ROWID;
+";
+
+/// The gate's trust in its bundles: the issuer keys pinned when the gate was set up (its
+/// first signed bundle), and per event the newest bundle sequence number used, so an older
+/// bundle cannot be brought back.
+const MIGRATION_2: &str = "
+CREATE TABLE pinned_keys (key_id INTEGER PRIMARY KEY, public_key BLOB NOT NULL);
+CREATE TABLE bundle_seq (event_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 ";
 
 /// What a scan ended in, as the log stores it.
@@ -172,6 +182,10 @@ fn step_to_sql(step: u64) -> i64 {
     i64::from_be_bytes(step.to_be_bytes())
 }
 
+fn event_to_sql(event: EventId) -> Result<i64, GateError> {
+    i64::try_from(event.0).map_err(|_| GateError::InvalidBundle("event id out of range"))
+}
+
 fn step_from_sql(v: i64) -> u64 {
     u64::from_be_bytes(v.to_be_bytes())
 }
@@ -239,13 +253,83 @@ impl ScanLog {
         if version > SCHEMA_VERSION {
             return Err(GateError::NewerSchema(version));
         }
-        if version < 1 {
-            let tx = conn.transaction()?;
-            tx.execute_batch(MIGRATION_1)?;
-            tx.pragma_update(None, "user_version", 1)?;
-            tx.commit()?;
+        for (target, sql) in [(1u32, MIGRATION_1), (2, MIGRATION_2)] {
+            if version < target {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", target)?;
+                tx.commit()?;
+            }
         }
         Ok(Self { conn })
+    }
+
+    /// The issuer keys this gate pinned (empty before its first signed bundle).
+    pub fn pinned_keys(&self) -> Result<PinnedKeys, GateError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT key_id, public_key FROM pinned_keys")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut keys = PinnedKeys::new();
+        for row in rows {
+            let (id, pk) = row?;
+            let corrupt = || GateError::Storage("pinned key row is corrupt".into());
+            let id = u32::try_from(id).map_err(|_| corrupt())?;
+            let pk: [u8; 32] = pk.try_into().map_err(|_| corrupt())?;
+            keys.insert(id, PublicKey(pk));
+        }
+        Ok(keys)
+    }
+
+    /// Pins `keys` the first time this gate opens a bundle; once keys are pinned, only
+    /// the same keys are accepted.
+    pub fn pin_keys(&mut self, keys: &PinnedKeys) -> Result<(), GateError> {
+        let have = self.pinned_keys()?;
+        if !have.is_empty() {
+            return match keys.iter().find(|(id, pk)| have.get(id) != Some(pk)) {
+                None => Ok(()),
+                Some((id, _)) => Err(GateError::BundleKeyNotPinned(*id)),
+            };
+        }
+        let tx = self.conn.transaction()?;
+        for (id, pk) in keys {
+            tx.execute(
+                "INSERT INTO pinned_keys (key_id, public_key) VALUES (?1, ?2)",
+                params![id, &pk.0[..]],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The newest bundle sequence number this gate used for `event`.
+    pub fn bundle_seq(&self, event: EventId) -> Result<Option<u64>, GateError> {
+        let v: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT seq FROM bundle_seq WHERE event_id = ?1",
+                [event_to_sql(event)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        v.map(|s| u64::try_from(s).map_err(|_| GateError::Storage("negative bundle seq".into())))
+            .transpose()
+    }
+
+    /// Records that this gate now uses `event`'s bundle of sequence `seq`; refuses one
+    /// older than a bundle it used before.
+    pub fn note_bundle_seq(&mut self, event: EventId, seq: u64) -> Result<(), GateError> {
+        if let Some(have) = self.bundle_seq(event)?
+            && seq < have
+        {
+            return Err(GateError::BundleRolledBack { have, got: seq });
+        }
+        self.conn.execute(
+            "INSERT INTO bundle_seq (event_id, seq) VALUES (?1, ?2)
+             ON CONFLICT (event_id) DO UPDATE SET seq = excluded.seq",
+            params![event_to_sql(event)?, seq_to_sql(seq)?],
+        )?;
+        Ok(())
     }
 
     /// The highest scan number stored for `gate_id`.

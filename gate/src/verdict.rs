@@ -230,6 +230,12 @@ pub enum Anomaly {
     },
     /// The scan could not be written to the scan log yet; it is kept in memory and retried.
     LogNotPersisted,
+    /// The gate's bundle is older than the gate's maximum age: tickets transferred,
+    /// rebound or revoked since are not known to it. Fetch the bundle again.
+    BundleStale {
+        /// The bundle's age, seconds.
+        age_secs: i64,
+    },
 }
 
 /// A verdict with what the gate learned on the way.
@@ -243,6 +249,9 @@ pub struct ScanResult {
     pub step: Option<u64>,
     /// Flags for a supervisor; usually empty.
     pub anomalies: Vec<Anomaly>,
+    /// How old the gate's bundle was at this scan, ms (gate time minus the bundle's
+    /// issue time): what the verdict is based on.
+    pub bundle_age_ms: i64,
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use tessera_core::code::{Code, S1Code, T1Code, step_at};
 use crate::GateError;
 use crate::bundle::{CredentialDigest, GateBundle, ReentryPolicy};
 use crate::scanlog::{MergeReport, Outcome, PendingScan, ScanLog, ScanRecord};
+use crate::signed_bundle::{self, PinnedKeys};
 use crate::verdict::{Anomaly, RejectReason, ScanResult, Verdict};
 
 /// When the verifier writes its scans to the scan log.
@@ -69,7 +70,13 @@ pub struct VerifierConfig {
     pub gate_skew_threshold: usize,
     /// When scans reach the disk.
     pub flush: FlushPolicy,
+    /// A bundle older than this raises `BundleStale` with every verdict, ms.
+    pub max_bundle_age_ms: i64,
 }
+
+/// Default [`VerifierConfig::max_bundle_age_ms`]: 30 minutes. A transfer or rebind reaches
+/// a gate only with a newer bundle; gates online refresh every few minutes.
+pub const DEFAULT_MAX_BUNDLE_AGE_MS: i64 = 30 * 60 * 1000;
 
 impl Default for VerifierConfig {
     fn default() -> Self {
@@ -81,6 +88,7 @@ impl Default for VerifierConfig {
             gate_skew_sample: 32,
             gate_skew_threshold: 24,
             flush: FlushPolicy::EveryScan,
+            max_bundle_age_ms: DEFAULT_MAX_BUNDLE_AGE_MS,
         }
     }
 }
@@ -195,6 +203,57 @@ impl Verifier {
             v.index_record(r);
         }
         Ok(v)
+    }
+
+    /// A verifier for `gate_id` with the issuer-signed bundle document `document` (as
+    /// `GET /v1/gate/events/{id}/bundle` serves it, optionally followed by updates, one per
+    /// line). The document must verify under the issuer keys this gate pinned: `pins` if
+    /// given (an operator who knows the issuer key), else those the scan log pinned at the
+    /// gate's first bundle; a log without pins pins `pins` or, lacking them, the keys the
+    /// first document names (trust on first use). A bundle older than one this gate used
+    /// before is refused ([`GateError::BundleRolledBack`]).
+    pub fn open_signed(
+        document: &str,
+        pins: Option<&PinnedKeys>,
+        gate_id: &str,
+        mut scan_log: ScanLog,
+        config: VerifierConfig,
+    ) -> Result<Self, GateError> {
+        let pinned = scan_log.pinned_keys()?;
+        let (bundle, keys) = match (pins, pinned.is_empty()) {
+            (Some(p), _) => (signed_bundle::open(document, p)?, p.clone()),
+            (None, false) => (signed_bundle::open(document, &pinned)?, pinned),
+            (None, true) => signed_bundle::open_first(document)?,
+        };
+        scan_log.pin_keys(&keys)?;
+        scan_log.note_bundle_seq(bundle.event, bundle.seq)?;
+        Self::with_config(bundle, gate_id, scan_log, config)
+    }
+
+    /// Applies a signed update fetched with `?since=` (the bundle's [`GateBundle::seq`]),
+    /// or replaces the bundle with a signed whole one, checked against the keys this
+    /// gate's log pinned. Scans already judged stay in the log; a refused document changes
+    /// nothing.
+    pub fn refresh_bundle(&mut self, document: &str) -> Result<(), GateError> {
+        let pins = self.log.pinned_keys()?;
+        if pins.is_empty() {
+            return Err(GateError::BundleKeyNotPinned(0));
+        }
+        let got = signed_bundle::open_line(document.trim_end(), &pins)?;
+        let mut next = if got.is_update() {
+            let mut b = self.bundle.clone();
+            b.apply_update(got)?;
+            b
+        } else {
+            signed_bundle::open(document, &pins)?
+        };
+        if next.event != self.bundle.event {
+            return Err(GateError::InvalidBundle("a bundle for another event"));
+        }
+        next.validate()?;
+        self.log.note_bundle_seq(next.event, next.seq)?;
+        std::mem::swap(&mut self.bundle, &mut next);
+        Ok(())
     }
 
     /// The bundle in use.
@@ -377,7 +436,7 @@ impl Verifier {
             let offset = offset_steps(code.step, gate_step);
             ins.offset = Some(offset);
             let secret = b.release_secrets.get(&cred.event);
-            if cred.strict_jit || secret.is_some() {
+            if cred.strict_jit || b.strict_jit || secret.is_some() {
                 let ok = match (secret, &code.release_mac) {
                     (Some(s), Some(mac)) => {
                         // Bound to the event and to this exact credential (protocol revision 2).
@@ -457,16 +516,23 @@ impl Verifier {
                 _ => false,
             };
             let secret = b.release_secrets.get(&code.event);
-            ok &= secret.is_some() || code.release_mac.is_none();
+            // A MAC the gate cannot check is refused, except on a strict event, where a
+            // missing secret means the bundle predates the release: `NotReleased` below.
+            ok &= secret.is_some() || b.strict_jit || code.release_mac.is_none();
             if !ok {
                 return Err(RejectReason::BadSignature);
             }
             let offset = offset_steps(code.step, step_at(now_ms, b.period_secs));
             ins.offset = Some(offset);
-            if let Some(secret) = secret {
-                let released = code.release_mac.as_ref().is_some_and(|mac| {
-                    verify_release_mac(secret.expose(), &code.release_context(), code.step, mac)
-                });
+            if secret.is_some() || b.strict_jit {
+                // Without the secret (a bundle fetched before the release lead) no code
+                // of a strict event is admitted: never a code without a MAC.
+                let released = match (secret, &code.release_mac) {
+                    (Some(s), Some(mac)) => {
+                        verify_release_mac(s.expose(), &code.release_context(), code.step, mac)
+                    }
+                    _ => false,
+                };
                 if !released {
                     return Err(RejectReason::NotReleased);
                 }
@@ -563,11 +629,18 @@ impl Verifier {
         if due && self.flush().is_err() {
             anomalies.push(Anomaly::LogNotPersisted);
         }
+        let bundle_age_ms = now_ms.saturating_sub(self.bundle.issued_at_ms);
+        if bundle_age_ms > self.config.max_bundle_age_ms {
+            anomalies.push(Anomaly::BundleStale {
+                age_secs: bundle_age_ms / 1000,
+            });
+        }
         ScanResult {
             verdict,
             ticket,
             step,
             anomalies,
+            bundle_age_ms,
         }
     }
 

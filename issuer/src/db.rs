@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use crate::error::{ApiError, IssuerError};
 
 /// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: u32 = 5;
+const SCHEMA_VERSION: u32 = 6;
 
 /// Migrations by target version; each runs in one transaction with its version bump.
 const MIGRATIONS: &[(u32, &str)] = &[
@@ -21,6 +21,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, MIGRATION_3),
     (4, MIGRATION_4),
     (5, MIGRATION_5),
+    (6, MIGRATION_6),
 ];
 
 const MIGRATION_1: &str = "
@@ -130,6 +131,36 @@ ALTER TABLE tokens ADD COLUMN revoked_ms INTEGER;
 UPDATE tokens SET id = lower(hex(randomblob(8)));
 UPDATE tokens SET revoked_ms = created_ms WHERE role = 'gate';
 CREATE UNIQUE INDEX tokens_by_id ON tokens (id);
+";
+
+/// Gate bundle sequence numbers (`crate::gate`): per event a number that grows with every
+/// change a gate must learn, and per ticket the number of its last such change, so a gate
+/// can fetch only what changed since its bundle. Kept by triggers, so no code path that
+/// revokes, renames, re-seats, re-seeds or re-binds a ticket (or edits its event) can
+/// forget to bump it.
+const MIGRATION_6: &str = "
+CREATE TABLE gate_seq (event_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+INSERT INTO gate_seq (event_id, seq) SELECT event_id, 1 FROM events;
+ALTER TABLE tickets ADD COLUMN gate_seq INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX tickets_by_gate_seq ON tickets (event_id, gate_seq);
+CREATE TRIGGER events_gate_seq_insert AFTER INSERT ON events BEGIN
+    INSERT INTO gate_seq (event_id, seq) VALUES (NEW.event_id, 1)
+    ON CONFLICT (event_id) DO UPDATE SET seq = seq + 1;
+END;
+CREATE TRIGGER events_gate_seq_update AFTER UPDATE ON events BEGIN
+    UPDATE gate_seq SET seq = seq + 1 WHERE event_id = NEW.event_id;
+END;
+CREATE TRIGGER tickets_gate_seq_insert AFTER INSERT ON tickets BEGIN
+    UPDATE gate_seq SET seq = seq + 1 WHERE event_id = NEW.event_id;
+    UPDATE tickets SET gate_seq = (SELECT seq FROM gate_seq WHERE event_id = NEW.event_id)
+    WHERE id = NEW.id;
+END;
+CREATE TRIGGER tickets_gate_seq_update
+AFTER UPDATE OF event_id, revoked, holder_name, seat, seed, version ON tickets BEGIN
+    UPDATE gate_seq SET seq = seq + 1 WHERE event_id = NEW.event_id;
+    UPDATE tickets SET gate_seq = (SELECT seq FROM gate_seq WHERE event_id = NEW.event_id)
+    WHERE id = NEW.id;
+END;
 ";
 
 /// Shared handle to the issuer database.

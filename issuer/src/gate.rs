@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use tessera_core::code::SignedCredential;
 use tessera_core::{CodeFormat, EventId};
@@ -18,27 +18,45 @@ use crate::secrets::ISSUER_KEY_ID;
 use crate::state::AppState;
 use crate::tickets::{self, COLUMNS, TicketRow};
 
-/// The bundle of one event. S1 bundles hold public material only, plus the release
-/// secret of a strict-JIT event (every wallet gets it too once the window opens).
-pub(crate) fn bundle(st: &AppState, c: &Connection, id: EventId) -> Result<GateBundle, ApiError> {
+/// The bundle of one event, or with `since` an update holding only what changed after
+/// that sequence number (a `since` the issuer has not reached yet gets the whole bundle).
+/// S1 bundles hold public material only, plus the release secret of a strict-JIT event
+/// from the release lead on (every wallet gets it too once the window opens).
+pub(crate) fn bundle(
+    st: &AppState,
+    c: &Connection,
+    id: EventId,
+    since: Option<u64>,
+) -> Result<GateBundle, ApiError> {
     let ev = events::require(c, id)?;
     let p = &ev.policy;
+    let seq = current_seq(c, id)?;
+    // A gate ahead of the issuer (restored database) starts again from a whole bundle.
+    let since = since.filter(|s| *s <= seq);
     let mut b = GateBundle::new_s1(id, p.period_secs, p.reveal_opens_at, p.valid_until);
+    b.seq = seq;
+    b.issued_at_ms = st.now_ms();
+    b.strict_jit = p.strict_jit;
+    b.since_seq = since;
     b.issuer_keys = BTreeMap::from([(ISSUER_KEY_ID, PublicKey(st.secrets.public))]);
     b.reentry = if p.reentry {
         ReentryPolicy::Allow
     } else {
         ReentryPolicy::Deny
     };
+    let after = since.map_or(Ok(-1), seq_to_sql)?;
     let all: Vec<TicketRow> = {
         let mut s = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 ORDER BY id"
+            "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 AND gate_seq > ?2 ORDER BY id"
         ))?;
-        s.query_map([sql_id(id)?], tickets::row)?
+        s.query_map(params![sql_id(id)?, after], tickets::row)?
             .collect::<Result<_, _>>()?
     };
     let mut seeds = BTreeMap::new();
     for t in &all {
+        if since.is_some() {
+            b.changed.insert(t.id);
+        }
         if t.revoked {
             b.revoked.insert(t.id);
         }
@@ -52,7 +70,7 @@ pub(crate) fn bundle(st: &AppState, c: &Connection, id: EventId) -> Result<GateB
             seeds.insert(t.id, Secret::new(t.seed.to_vec()));
         }
     }
-    b.revoked_credentials = ended_credentials(c, id)?;
+    b.revoked_credentials = ended_credentials(c, id, after)?;
     // From the lead on only: before it, a bundle (or a stolen gate token) must not be
     // able to unlock the event's codes.
     let lead_opens_ms = p
@@ -75,17 +93,36 @@ pub(crate) fn bundle(st: &AppState, c: &Connection, id: EventId) -> Result<GateB
     Ok(b)
 }
 
-/// Digests of the S1 credentials of ended bindings: still signed, no longer valid.
+/// The event's bundle sequence number (kept by triggers, `crate::db` migration 6).
+fn current_seq(c: &Connection, id: EventId) -> Result<u64, ApiError> {
+    let seq: Option<i64> = c
+        .query_row(
+            "SELECT seq FROM gate_seq WHERE event_id = ?1",
+            [sql_id(id)?],
+            |r| r.get(0),
+        )
+        .optional()?;
+    u64::try_from(seq.unwrap_or(0)).map_err(|_| ApiError::internal())
+}
+
+fn seq_to_sql(seq: u64) -> Result<i64, ApiError> {
+    i64::try_from(seq).map_err(|_| ApiError::bad_request("since is out of range"))
+}
+
+/// Digests of the S1 credentials of ended bindings of tickets changed after `after`:
+/// still signed, no longer valid.
 fn ended_credentials(
     c: &Connection,
     id: EventId,
+    after: i64,
 ) -> Result<std::collections::BTreeSet<CredentialDigest>, ApiError> {
     let mut s = c.prepare(
         "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
-         WHERE t.event_id = ?1 AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL",
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2
+           AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL",
     )?;
     let creds: Vec<Vec<u8>> = s
-        .query_map([sql_id(id)?], |r| r.get(0))?
+        .query_map(params![sql_id(id)?, after], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let mut out = std::collections::BTreeSet::new();
     for bytes in creds {
@@ -93,6 +130,18 @@ fn ended_credentials(
         out.insert(CredentialDigest(signed.digest()));
     }
     Ok(out)
+}
+
+/// The bundle (or update) signed with the issuer key: the document gates store.
+pub(crate) fn signed_bundle(
+    st: &AppState,
+    c: &Connection,
+    id: EventId,
+    since: Option<u64>,
+) -> Result<String, ApiError> {
+    let b = bundle(st, c, id, since)?;
+    tessera_gate::signed_bundle::sign(&b, ISSUER_KEY_ID, &st.secrets.signing)
+        .map_err(|_| ApiError::internal())
 }
 
 /// What a scan upload did.

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::error::{ApiError, IssuerError};
 
 /// Key id of the issuer signing key named in S1 credentials.
-pub const ISSUER_KEY_ID: u32 = 1;
+pub const ISSUER_KEY_ID: u32 = tessera_gate::signed_bundle::ISSUER_KEY_ID;
 
 /// `n` random bytes from the system generator.
 pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, ApiError> {

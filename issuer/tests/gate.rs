@@ -17,7 +17,7 @@ async fn bundle(h: &Harness, token: &str, event: u64) -> (String, GateBundle) {
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let text = String::from_utf8(r.body).unwrap();
-    let b = GateBundle::from_json(&text).unwrap();
+    let b = common::open_bundle(h, &text);
     (text, b)
 }
 

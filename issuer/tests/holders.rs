@@ -158,10 +158,10 @@ async fn rebind_moves_tickets_to_the_new_phone_and_revokes_the_old_binding() {
     assert_eq!(gone.moved, vec![id]);
     // Gates learn that the old credential is revoked.
     let gate = h.mint_gate(4, "g").await;
-    let b = tessera_gate::GateBundle::from_json(
+    let b = common::open_bundle(
+        &h,
         std::str::from_utf8(&h.get("/v1/gate/events/4/bundle", Some(&gate)).await.body).unwrap(),
-    )
-    .unwrap();
+    );
     let old_digest =
         tessera_core::code::SignedCredential::from_bytes(&hex::decode(old_cred).unwrap())
             .unwrap()
@@ -216,10 +216,10 @@ async fn revoked_tickets_show_as_revoked_and_revoking_is_audited() {
     let revokes: Vec<_> = a.iter().filter(|e| e.action == "ticket.revoke").collect();
     assert_eq!(revokes.len(), 1, "revoking twice is one change");
     assert_eq!(revokes[0].role, "box_office");
-    let b = tessera_gate::GateBundle::from_json(
+    let b = common::open_bundle(
+        &h,
         std::str::from_utf8(&h.get("/v1/gate/events/5/bundle", Some(&gate)).await.body).unwrap(),
-    )
-    .unwrap();
+    );
     assert!(b.revoked.contains(&id));
 }
 

@@ -115,6 +115,20 @@ impl Env {
         r.text().await.unwrap()
     }
 
+    /// The issuer key as a gate pins it at set-up.
+    pub fn gate_pins(&self) -> tessera_gate::PinnedKeys {
+        std::collections::BTreeMap::from([(
+            tessera_issuer::ISSUER_KEY_ID,
+            tessera_gate::PublicKey(self.issuer.issuer_public_key()),
+        )])
+    }
+
+    /// The bundle in a signed document the issuer served, checked as a gate checks it.
+    pub fn open_bundle(&self, document: &str) -> tessera_gate::GateBundle {
+        tessera_gate::signed_bundle::open(document, &self.gate_pins())
+            .unwrap_or_else(|e| panic!("the served bundle does not open: {e}"))
+    }
+
     /// A gate token for `gate_id` at event `event`.
     pub async fn mint_gate(&self, event: u64, gate_id: &str) -> String {
         self.mint_with(&TokenRequest::gate(EventId(event), gate_id))

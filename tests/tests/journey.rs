@@ -12,7 +12,7 @@ use tessera_core::sync::error::SyncError;
 use tessera_core::{
     CodeFormat, MemoryKeyVault, PresenceGate, RevealState, Verification, WalletError,
 };
-use tessera_gate::{GateBundle, RejectReason, ScanLog, Verdict, Verifier};
+use tessera_gate::{RejectReason, ScanLog, Verdict, Verifier};
 use tessera_tests::{Env, six_digits};
 
 struct Nod;
@@ -27,7 +27,7 @@ async fn gate_for(env: &Env, event: u64, gate: &str) -> Verifier {
     let json = env
         .admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
         .await;
-    let bundle = GateBundle::from_json(&json).unwrap();
+    let bundle = env.open_bundle(&json);
     let log = ScanLog::open(env.dir.path().join(format!("{gate}-{event}.db"))).unwrap();
     Verifier::new(bundle, gate, log).unwrap()
 }
@@ -215,7 +215,7 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
             let first_ms = f.starts_at_ms + delta * period_ms;
             for now in [first_ms, first_ms + period_ms - 1] {
                 let mut gate = Verifier::new(
-                    GateBundle::from_json(&bundle).unwrap(),
+                    env.open_bundle(&bundle),
                     "boundary",
                     ScanLog::open_in_memory().unwrap(),
                 )

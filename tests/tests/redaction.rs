@@ -14,7 +14,7 @@ use tessera_core::store::RowKey;
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::transport::TransportContext;
 use tessera_core::{CodeFormat, EventId, TicketSecrets, Wallet};
-use tessera_gate::{GateBundle, ScanLog, Verifier};
+use tessera_gate::{ScanLog, Verifier};
 use tessera_tests::leak::{Secrets, issuer_secrets, wallet_secrets};
 use tessera_tests::{Env, FileKeyVault};
 use zeroize::Zeroizing;
@@ -154,7 +154,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
     // gate: a T1 strict bundle holds every kind of gate secret.
     let token = env.mint_gate(80, "g").await;
     let json = env.admin_get("/v1/gate/events/80/bundle", &token).await;
-    let bundle = GateBundle::from_json(&json).unwrap();
+    let bundle = env.open_bundle(&json);
     let t1 = bundle.t1.as_ref().unwrap();
     assert_eq!(t1.ticket_seeds[&id].expose(), &ticket_seed[..]);
     for secret in [

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use tessera_core::sync::api::OutboxMessage;
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{CodeFormat, EventId};
-use tessera_gate::GateBundle;
 use tessera_tests::leak::{find, issuer_secrets, wallet_secrets};
 use tessera_tests::{Env, FileKeyVault, param};
 
@@ -140,7 +139,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
 
     // S1: nothing secret at all.
     let s1 = bundle(70).await;
-    let b = GateBundle::from_json(&s1).unwrap();
+    let b = env.open_bundle(&s1);
     assert!(!b.holds_private_material());
     assert_eq!(b.holder_names.len(), 4);
     assert_eq!(b.revoked.len(), 1);
@@ -153,7 +152,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
 
     // S1 strict JIT: its release secret, found by the same search, and nothing else.
     let strict = bundle(71).await;
-    let b = GateBundle::from_json(&strict).unwrap();
+    let b = env.open_bundle(&strict);
     assert!(b.t1.is_none());
     assert_eq!(b.release_secrets.len(), 1);
     assert_eq!(
@@ -168,7 +167,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
 
     // T1 (a gate trusted with seeds): its own seeds, found; no one else's secret.
     let t1 = bundle(72).await;
-    let b = GateBundle::from_json(&t1).unwrap();
+    let b = env.open_bundle(&t1);
     let seeds = &b.t1.as_ref().unwrap().ticket_seeds;
     assert_eq!(seeds.len(), 4);
     let mut others = secrets.except("event seed 72");

@@ -1,17 +1,20 @@
 """Independent implementation of the Tessera rotating codes (protocol revision 2) and of
-the gate checklist, checked against the vectors (t1.json, s1.json, reject.json).
+the gate checklist and of the signed bundle document, checked against the vectors
+(t1.json, s1.json, reject.json, bundle.json).
 
 Written from docs/PROTOCOL.md alone, without calling the Rust code or reading anything it
 computed other than the vector files: recomputes every TOTP value with hmac/hashlib,
 rebuilds every body and payload byte for byte with struct and base64, checks the S1
 signatures with the `cryptography` package's Ed25519, and runs a gate of its own (§10:
 `Gate.scan`) over every gate vector, which must reach the vector's verdict, and over every
-positive vector, which it must admit.
+positive vector, which it must admit; and opens every signed bundle document of
+bundle.json (§10.2.1: `open_document`) with its pinned keys.
 
 Run: python3 -m pytest tests/vectors -q   (requirements: tests/vectors/requirements.txt)
 """
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -523,51 +526,108 @@ def decimal_key(text, high):
     return integer(int(text), 0, high)
 
 
+def boolean(value):
+    if not isinstance(value, bool):
+        raise ValueError("not a boolean")
+    return value
+
+
+def array(j, key):
+    value = j.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: not an array")
+    return value
+
+
+def obj(j, key):
+    value = j.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key}: not an object")
+    return value
+
+
+def text_values(m):
+    if not all(isinstance(v, str) for v in m.values()):
+        raise ValueError("not a string")
+    return m
+
+
+U64 = 2**64 - 1
+I64 = (-(2**63), 2**63 - 1)
+
+
 class Bundle:
-    """§10.2: reads and validates the bundle JSON; raises ValueError for a bad bundle."""
+    """§10.2: reads and validates the bundle JSON; raises ValueError for a bad bundle.
+
+    A bundle with `since_seq` is an update (§10.2.1): it lists only the `changed` tickets.
+    """
 
     def __init__(self, j):
         try:
             self.load(j)
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"bundle: {e!r}") from None
+        self.check()
 
     def load(self, j):
-        self.event = integer(j["event"], 0, 2**64 - 1)
+        if not isinstance(j, dict):
+            raise ValueError("not an object")
+        self.event = integer(j["event"], 0, U64)
+        self.seq = integer(j.get("seq", 0), 0, U64)
+        self.issued_at_ms = integer(j.get("issued_at_ms", 0), *I64)
+        self.strict_jit = boolean(j.get("strict_jit", False))
+        since = j.get("since_seq")
+        self.since_seq = None if since is None else integer(since, 0, U64)
+        self.changed = {hex_bytes(t, 16) for t in array(j, "changed")}
         self.period = integer(j["period_secs"], 5, 60)
-        self.valid_from = integer(j["valid_from"], -(2**63), 2**63 - 1)
-        self.valid_until = integer(j["valid_until"], -(2**63), 2**63 - 1)
-        if self.valid_until <= self.valid_from:
-            raise ValueError("window")
+        self.valid_from = integer(j["valid_from"], *I64)
+        self.valid_until = integer(j["valid_until"], *I64)
+        if not isinstance(j["issuer_keys"], dict):
+            raise ValueError("issuer_keys")
         self.issuer_keys = {decimal_key(k, 2**32 - 1): hex_bytes(v, 32) for k, v in j["issuer_keys"].items()}
-        if not all(acceptable_key(k) for k in self.issuer_keys.values()):
-            raise ValueError("issuer key breaks §7.6 rule 1")
-        self.revoked = {hex_bytes(t, 16) for t in j.get("revoked", [])}
-        self.revoked_credentials = {hex_bytes(d, 32) for d in j.get("revoked_credentials", [])}
+        self.revoked = {hex_bytes(t, 16) for t in array(j, "revoked")}
+        self.revoked_credentials = {hex_bytes(d, 32) for d in array(j, "revoked_credentials")}
         self.reentry = j.get("reentry", "FollowCredential")
-        if self.reentry not in ("Deny", "Allow", "FollowCredential"):
-            raise ValueError("reentry")
-        self.holder_names = {hex_bytes(t, 16): n for t, n in j.get("holder_names", {}).items()}
-        self.seats = {hex_bytes(t, 16): s for t, s in j.get("seats", {}).items()}
-        secrets = {decimal_key(e, 2**64 - 1): hex_bytes(s) for e, s in j.get("release_secrets", {}).items()}
-        if any(not s for s in secrets.values()):
-            raise ValueError("empty release secret")
-        # Only the entry for this bundle's event is ever used.
-        self.release_secret = secrets.get(self.event)
+        self.holder_names = {hex_bytes(t, 16): n for t, n in text_values(obj(j, "holder_names")).items()}
+        self.seats = {hex_bytes(t, 16): s for t, s in text_values(obj(j, "seats")).items()}
+        self.release_secrets = {decimal_key(e, U64): hex_bytes(s) for e, s in obj(j, "release_secrets").items()}
         t1 = j.get("t1")
         self.t1 = None
         if t1 is not None:
-            seeds = {hex_bytes(t, 16): hex_bytes(s) for t, s in t1["ticket_seeds"].items()}
+            if not isinstance(t1["ticket_seeds"], dict):
+                raise ValueError("ticket_seeds")
             event_seed = None if t1.get("event_seed") is None else hex_bytes(t1["event_seed"])
-            integer(t1["digits"], 6, 9)
-            if any(not s for s in seeds.values()) or event_seed == b"":
-                raise ValueError("empty seed")
             self.t1 = {
                 "algorithm": BUNDLE_ALGORITHMS[t1["algorithm"]],
-                "digits": t1["digits"],
+                "digits": integer(t1["digits"], 6, 9),
                 "event_seed": event_seed,
-                "seeds": seeds,
+                "seeds": {hex_bytes(t, 16): hex_bytes(s) for t, s in t1["ticket_seeds"].items()},
             }
+
+    def check(self):
+        """The rules of §10.2 between fields: also what the result of an update must meet."""
+        if not 5 <= self.period <= 60:
+            raise ValueError("period")
+        if self.valid_until <= self.valid_from:
+            raise ValueError("window")
+        if not all(acceptable_key(k) for k in self.issuer_keys.values()):
+            raise ValueError("issuer key breaks §7.6 rule 1")
+        if self.reentry not in ("Deny", "Allow", "FollowCredential"):
+            raise ValueError("reentry")
+        if any(not s for s in self.release_secrets.values()):
+            raise ValueError("empty release secret")
+        if self.since_seq is None and self.changed:
+            raise ValueError("a whole bundle lists changed tickets")
+        if self.t1 is not None:
+            if not 6 <= self.t1["digits"] <= 9:
+                raise ValueError("digits")
+            if any(not s for s in self.t1["seeds"].values()) or self.t1["event_seed"] == b"":
+                raise ValueError("empty seed")
+
+    @property
+    def release_secret(self):
+        # Only the entry for this bundle's event is ever used.
+        return self.release_secrets.get(self.event)
 
 
 # §7.6: which Ed25519 keys and signatures verify.
@@ -648,10 +708,14 @@ class Gate:
         else:
             want = totp(t1["algorithm"], t1["event_seed"], step, t1["digits"])
             ok &= c["event_totp"] is not None and ct_equal_int(want, c["event_totp"])
-        ok &= b.release_secret is not None or c["mac"] is None
+        # A MAC the gate cannot check is refused, unless the event is strict: then T1.5
+        # refuses the code for the missing secret, with or without a MAC.
+        ok &= b.release_secret is not None or b.strict_jit or c["mac"] is None
         if not ok:
             raise Refused("bad_signature")
-        if b.release_secret is not None:  # T1.5
+        if b.strict_jit or b.release_secret is not None:  # T1.5
+            if b.release_secret is None:
+                raise Refused("not_released")
             want = t1_release_mac(b.release_secret, c["event"], c["ticket"], step)
             if c["mac"] is None or not hmac.compare_digest(want, c["mac"]):
                 raise Refused("not_released")
@@ -677,7 +741,7 @@ class Gate:
         msg = STEP_DOMAIN + digest + struct.pack(">Q", c["step"]) + bytes([c["frame_flags"]]) + (c["mac"] or b"")
         if not gate_verifies(c["device_public_key"], c["device_sig"], msg):  # S1.5
             raise Refused("wrong_device")
-        if c["strict_jit"] or b.release_secret is not None:  # S1.6
+        if c["strict_jit"] or b.strict_jit or b.release_secret is not None:  # S1.6
             if b.release_secret is None or c["mac"] is None:
                 raise Refused("not_released")
             want = s1_release_mac(b.release_secret, c["event"], c["ticket"], c["step"], c["credential"])
@@ -805,3 +869,231 @@ def test_positive_vectors_are_admitted_by_the_gate(v):
     for end in (b"\r\n", b"\n", b"\r"):
         assert Gate(bundle).scan(scanner_layer(payload + end), now_ms)[0] == "admit"
     assert Gate(bundle).scan(scanner_layer(payload + b"\n\n"), now_ms)[0] == "malformed"
+
+
+# --- The signed bundle document (§10.2.1) ------------------------------------------------
+#
+# Written from PROTOCOL.md §10.2.1 alone: the envelope, the signature (§7.6 rules through
+# `gate_verifies`), pinning, and the update rules 1-5.
+
+BUNDLE_DOMAIN = b"tessera/v2/bundle\x00"
+ENVELOPE_MEMBERS = {"tessera_bundle", "key_id", "payload", "signature"}
+DOCUMENT_ERRORS = {"unsigned", "bad_signature", "not_pinned", "invalid", "rolled_back"}
+BUNDLES = json.loads((HERE / "bundle.json").read_text(encoding="utf-8"))
+
+# Where this implementation of the PROTOCOL text and the reference gate (whose answers
+# bundle.json records) disagree. Strict: once either side changes, the case passes and
+# must leave this list.
+# Cases where this gate and the reference gate answer differently (none: PROTOCOL §10.2.1
+# was settled on each one the first version of these vectors found).
+KNOWN_DISAGREEMENTS = {}
+
+
+class DocumentRefused(Exception):
+    def __init__(self, reason):
+        assert reason in DOCUMENT_ERRORS, reason
+        super().__init__(reason)
+        self.reason = reason
+
+
+def no_duplicates(pairs):
+    names = [k for k, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate member")
+    return dict(pairs)
+
+
+def strict_json(text, **kw):
+    """RFC 8259 JSON: no NaN or Infinity."""
+
+    def constant(name):
+        raise ValueError(name)
+
+    return json.loads(text, parse_constant=constant, **kw)
+
+
+def read_envelope(line):
+    """Rule 1: a signed object with exactly the four members, else unsigned; of format 1,
+    else invalid (a format this gate does not know)."""
+    try:
+        env = strict_json(line, object_pairs_hook=no_duplicates)
+    except ValueError:
+        raise DocumentRefused("unsigned") from None
+    if not isinstance(env, dict) or set(env) != ENVELOPE_MEMBERS:
+        raise DocumentRefused("unsigned")
+    fmt, key_id, payload, signature = (env[k] for k in ("tessera_bundle", "key_id", "payload", "signature"))
+    try:
+        integer(fmt, 0, 2**32 - 1)
+        integer(key_id, 0, 2**32 - 1)
+        if not isinstance(payload, str) or not isinstance(signature, str):
+            raise ValueError("not a string")
+        message = BUNDLE_DOMAIN + payload.encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        raise DocumentRefused("unsigned") from None
+    if fmt != 1:
+        raise DocumentRefused("invalid")
+    return key_id, payload, signature, message
+
+
+def names_another_key(payload, key_id, pinned):
+    """Rule 2: is the payload a valid bundle naming another key than the pinned one under
+    `key_id` (another issuer's document)?"""
+    try:
+        other = Bundle(strict_json(payload)).issuer_keys.get(key_id)
+    except ValueError:
+        return False
+    return other is not None and other != pinned
+
+
+def open_line(line, pins):
+    """Rules 1 and 2 for one line; answers the payload JSON text."""
+    key_id, payload, signature, message = read_envelope(line)
+    if key_id not in pins:
+        raise DocumentRefused("not_pinned")
+    try:
+        sig = hex_bytes(signature, 64)
+    except ValueError:
+        sig = None
+    if sig is None or not gate_verifies(pins[key_id], sig, message):
+        raise DocumentRefused("not_pinned" if names_another_key(payload, key_id, pins[key_id]) else "bad_signature")
+    return payload
+
+
+def parse_bundle(payload):
+    try:
+        return Bundle(strict_json(payload))
+    except ValueError:
+        raise DocumentRefused("invalid") from None
+
+
+def apply_update(bundle, update):
+    """Rule 4: answers a new bundle; `bundle` is left as it was."""
+    if update.since_seq is None or update.event != bundle.event or update.since_seq > bundle.seq:
+        raise DocumentRefused("invalid")
+    if update.seq < bundle.seq:
+        raise DocumentRefused("rolled_back")
+    if (bundle.t1 is None) != (update.t1 is None):
+        # §10.2.1 replaces fields of `t1` only; it cannot add or remove `t1` itself.
+        raise DocumentRefused("invalid")
+    out = copy.deepcopy(bundle)
+    for name in (
+        "seq",
+        "issued_at_ms",
+        "strict_jit",
+        "period",
+        "valid_from",
+        "valid_until",
+        "issuer_keys",
+        "reentry",
+        "release_secrets",
+    ):
+        setattr(out, name, copy.deepcopy(getattr(update, name)))
+    for t in update.changed:
+        out.revoked.discard(t)
+        out.holder_names.pop(t, None)
+        out.seats.pop(t, None)
+        if out.t1 is not None:
+            out.t1["seeds"].pop(t, None)
+    out.revoked |= update.revoked
+    out.holder_names.update(update.holder_names)
+    out.seats.update(update.seats)
+    out.revoked_credentials |= update.revoked_credentials
+    if out.t1 is not None:
+        for k in ("algorithm", "digits", "event_seed"):
+            out.t1[k] = update.t1[k]
+        out.t1["seeds"].update(update.t1["seeds"])
+    try:
+        out.check()
+    except ValueError:
+        raise DocumentRefused("invalid") from None
+    return out
+
+
+def open_document(text, pins, highest_seq=None):
+    """§10.2.1: a document (one signed line per bundle or update) with the gate's pinned
+    keys (key id -> 32 bytes) and, for rule 5, the highest seq the gate used for the event.
+    """
+    lines = [line for line in text.split("\n") if line.strip()]  # blank lines are ignored
+    if not lines:
+        raise DocumentRefused("unsigned")
+    payloads = [open_line(line, pins) for line in lines]  # rules 1 and 2, every line
+    bundle = parse_bundle(payloads[0])
+    if bundle.since_seq is not None:  # rule 3
+        raise DocumentRefused("invalid")
+    for payload in payloads[1:]:  # rule 4
+        bundle = apply_update(bundle, parse_bundle(payload))
+    if highest_seq is not None and bundle.seq < highest_seq:  # rule 5
+        raise DocumentRefused("rolled_back")
+    return bundle
+
+
+def bundle_summary(b):
+    """The fields bundle.json compares, in its form."""
+    return {
+        "ok": True,
+        "event": b.event,
+        "seq": b.seq,
+        "issued_at_ms": b.issued_at_ms,
+        "strict_jit": b.strict_jit,
+        "revoked": sorted(t.hex() for t in b.revoked),
+        "revoked_credentials": sorted(d.hex() for d in b.revoked_credentials),
+        "holder_names": {t.hex(): n for t, n in b.holder_names.items()},
+        "seats": {t.hex(): s for t, s in b.seats.items()},
+        "t1_ticket_seeds": None if b.t1 is None else {t.hex(): s.hex() for t, s in b.t1["seeds"].items()},
+        "release_secrets": {str(e): s.hex() for e, s in b.release_secrets.items()},
+    }
+
+
+def document_case_params():
+    out = []
+    for case in BUNDLES["cases"]:
+        reason = KNOWN_DISAGREEMENTS.get(case["name"])
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(case, id=case["name"], marks=marks))
+    return out
+
+
+def case_pins(case):
+    return {decimal_key(k, 2**32 - 1): hex_bytes(v, 32) for k, v in case["pins"].items()}
+
+
+@pytest.mark.parametrize("case", document_case_params())
+def test_bundle_document(case):
+    try:
+        got = bundle_summary(open_document(case["document"], case_pins(case)))
+    except DocumentRefused as r:
+        got = {"ok": False, "error": r.reason}
+    assert got == case["expect"]
+
+
+def test_bundle_documents_cover_every_refusal():
+    assert {c["expect"].get("error") for c in BUNDLES["cases"]} - {None} == DOCUMENT_ERRORS
+    assert set(KNOWN_DISAGREEMENTS) <= {c["name"] for c in BUNDLES["cases"]}
+
+
+def test_bundle_document_keys_and_signatures():
+    """The listed keys come from their seeds, and the whole bundle's line is the Ed25519
+    signature (deterministic) of the domain tag and the payload, as §10.2.1 says."""
+    assert bytes.fromhex(BUNDLES["domain_hex"]) == BUNDLE_DOMAIN
+    keys = {k["key_id"]: k for k in BUNDLES["issuer_keys"]}
+    for k in BUNDLES["issuer_keys"] + [BUNDLES["other_issuer_key"]]:
+        assert raw_public(private_key(k["seed_hex"])).hex() == k["public_key_hex"]
+    case = next(c for c in BUNDLES["cases"] if c["name"] == "whole-bundle")
+    env = json.loads(case["document"])
+    payload = env["payload"].encode("utf-8")
+    assert private_key(keys[env["key_id"]]["seed_hex"]).sign(BUNDLE_DOMAIN + payload).hex() == env["signature"]
+    # Rule 5: the same document is refused by a gate that already used a newer bundle.
+    pins = case_pins(case)
+    seq = open_document(case["document"], pins).seq
+    assert open_document(case["document"], pins, highest_seq=seq).seq == seq
+    with pytest.raises(DocumentRefused) as r:
+        open_document(case["document"], pins, highest_seq=seq + 1)
+    assert r.value.reason == "rolled_back"
+
+
+def test_strict_bundles_without_secret_in_reject_json():
+    """§10.2 `strict_jit`: the reject vectors have strict bundles with no release secret."""
+    strict = [n for n, j in GATE["bundles"].items() if j.get("strict_jit") and not j.get("release_secrets")]
+    assert any(GATE["bundles"][n].get("t1") for n in strict) and any(not GATE["bundles"][n].get("t1") for n in strict)
+    used = {v["bundle"] for v in GATE["vectors"] if v["reason"] == "not_released"}
+    assert set(strict) <= used

@@ -2,6 +2,7 @@
 written in Python (vault, presence prompt, clock, logger) drive the wallet."""
 
 import asyncio
+import json
 import socket
 
 import pytest
@@ -217,9 +218,21 @@ def test_a_clock_that_throws_falls_back_without_opening_early(issuer, tmp_path):
         assert wallet.time_status().clock_manipulated, move
 
 
-def test_gate_errors_are_typed(tmp_path):
-    with pytest.raises(tessera.GateError.InvalidBundle):
+def test_gate_errors_are_typed(issuer, tmp_path):
+    with pytest.raises(tessera.GateError.UntrustedBundle, match="not signed"):
         tessera.GateVerifier("{not json", "north-1", str(tmp_path / "g.db"))
+    # A genuine bundle altered after signing (window stretched) is refused before use.
+    issuer.event(303, -10)
+    served = json.loads(issuer.gate_bundle(303))
+    payload = served["payload"]
+    served["payload"] = payload.replace('"valid_until":', '"valid_until":9', 1)
+    with pytest.raises(tessera.GateError.UntrustedBundle, match="signature"):
+        tessera.GateVerifier(json.dumps(served), "north-1", str(tmp_path / "a.db"))
+    served["payload"] = payload
+    with pytest.raises(tessera.GateError.UntrustedBundle):
+        tessera.GateVerifier.with_issuer_key(
+            json.dumps(served), "11" * 32, "north-1", str(tmp_path / "b.db")
+        )
     with pytest.raises(tessera.GateError):
         tessera.GateVerifier("{}", "", str(tmp_path / "g.db"))
 

@@ -73,6 +73,8 @@ pub fn s1(n: u32, step: u64) -> String {
 
 pub fn s1_bundle() -> GateBundle {
     let mut b = GateBundle::new_s1(EVENT, PERIOD, FROM, UNTIL);
+    // Made at the tests' gate time, so no verdict carries a stale-bundle warning.
+    b.issued_at_ms = NOW;
     b.issuer_keys
         .insert(KEY_ID, PublicKey(public_key(&issuer())));
     b
@@ -89,6 +91,7 @@ pub const EVENT_SEED: &[u8] = b"event-seed-77";
 /// A T1 bundle for tickets `0..n`, SHA-1, 8 digits, with or without an event seed.
 pub fn t1_bundle(n: u32, event_seed: bool) -> GateBundle {
     let mut b = GateBundle::new_s1(EVENT, PERIOD, FROM, UNTIL);
+    b.issued_at_ms = NOW;
     b.t1 = Some(T1Secrets {
         algorithm: TotpAlgorithm::Sha1,
         digits: 8,

@@ -1,33 +1,40 @@
 //! Gate endpoints (gate or admin token): bundles and scan uploads.
 
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 use crate::auth::{Role, Staff, read_body};
 use crate::error::ApiError;
 use crate::gate::{self, ScanUploadResponse};
 use crate::state::Shared;
 
-/// `GET /v1/gate/events/{id}/bundle`: the event's `GateBundle` as JSON.
+/// The query of a bundle fetch.
+#[derive(Debug, Deserialize)]
+pub(super) struct BundleQuery {
+    /// The sequence number of the bundle the gate holds: answer only what changed since.
+    since: Option<u64>,
+}
+
+/// `GET /v1/gate/events/{id}/bundle[?since=N]`: the event's bundle (or the update since
+/// sequence number N) as a signed document (`tessera_gate::signed_bundle`).
 pub(super) async fn bundle(
     State(st): State<Shared>,
     Path(id): Path<String>,
+    Query(q): Query<BundleQuery>,
     staff: Staff,
 ) -> Result<Response, ApiError> {
     staff.require(&[Role::Gate, Role::Admin])?;
     let id = gate::parse_event_id(&id)?;
     staff.require_event(id)?;
     let st2 = st.clone();
-    let json = st
+    let text = st
         .db
-        .call(move |c| {
-            let b = gate::bundle(&st2, c, id)?;
-            b.to_json().map_err(|_| ApiError::internal())
-        })
+        .call(move |c| gate::signed_bundle(&st2, c, id, q.since))
         .await?;
-    Ok(([(CONTENT_TYPE, "application/json")], json).into_response())
+    Ok(([(CONTENT_TYPE, "application/json")], text).into_response())
 }
 
 /// `POST /v1/gate/scans`: a scan-log export (JSON lines or a JSON array) to merge.

@@ -115,6 +115,15 @@ impl Harness {
         self.issuer = Some(issuer);
     }
 
+    /// The issuer key as a gate pins it.
+    #[allow(dead_code)]
+    pub fn gate_pins(&self) -> tessera_gate::PinnedKeys {
+        std::collections::BTreeMap::from([(
+            tessera_issuer::ISSUER_KEY_ID,
+            tessera_gate::PublicKey(self.issuer_key()),
+        )])
+    }
+
     pub fn issuer_key(&self) -> [u8; 32] {
         self.issuer.as_ref().unwrap().issuer_public_key()
     }
@@ -383,8 +392,9 @@ impl Device {
     }
 }
 
-/// The bundle in a document the issuer served for its gates.
+/// The bundle in a signed document the issuer served for its gates, checked against the
+/// issuer's key.
 #[allow(dead_code)]
-pub fn open_bundle(_h: &Harness, text: &str) -> tessera_gate::GateBundle {
-    tessera_gate::GateBundle::from_json(text).unwrap()
+pub fn open_bundle(h: &Harness, text: &str) -> tessera_gate::GateBundle {
+    tessera_gate::signed_bundle::open(text, &h.gate_pins()).unwrap()
 }

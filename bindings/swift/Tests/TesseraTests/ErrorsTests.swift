@@ -81,8 +81,8 @@ final class ErrorsTests: XCTestCase {
         XCTAssertThrowsError(
             try GateVerifier(bundleJson: "{\"not\":\"a bundle\"}", gateId: "gate-x", scanLogPath: try tempDatabase("g"))
         ) { error in
-            guard case GateError.InvalidBundle(let reason) = error else { return XCTFail("got \(error)") }
-            XCTAssertFalse(reason.isEmpty)
+            guard case GateError.UntrustedBundle(let reason) = error else { return XCTFail("got \(error)") }
+            XCTAssertTrue(reason.contains("not signed"))
         }
     }
 

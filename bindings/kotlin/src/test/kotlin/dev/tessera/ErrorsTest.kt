@@ -82,10 +82,29 @@ class ErrorsTest {
 
     @Test
     fun `the gate refuses a bundle that is not one`(@TempDir dir: Path) {
-        val e = assertFailsWith<GateException.InvalidBundle> {
+        val e = assertFailsWith<GateException.UntrustedBundle> {
             GateVerifier("{\"not\":\"a bundle\"}", "gate-x", dir.resolve("g.db").toString())
         }
-        assertTrue(e.reason.isNotBlank())
+        assertContains(e.reason, "not signed")
+    }
+
+    @Test
+    fun `the gate refuses a bundle altered after the issuer signed it`(@TempDir dir: Path) {
+        val event = issuer.newEventId()
+        issuer.createEvent(event, nowSecs() - 10)
+        val served = JSONObject(issuer.gateBundle(event))
+        val payload = served.getString("payload")
+        // The admission window stretched by hand: the signature no longer matches.
+        val altered = served.put("payload", payload.replace("\"valid_until\":", "\"valid_until\":9"))
+        val e = assertFailsWith<GateException.UntrustedBundle> {
+            GateVerifier(altered.toString(), "gate-x", dir.resolve("g.db").toString())
+        }
+        assertContains(e.reason, "signature")
+        // Pinned to another key, the genuine bundle is refused too.
+        val other = "11".repeat(32)
+        assertFailsWith<GateException.UntrustedBundle> {
+            GateVerifier.withIssuerKey(served.put("payload", payload).toString(), other, "gate-x", dir.resolve("h.db").toString())
+        }
     }
 
     @Test
