@@ -123,6 +123,7 @@ def test_journey_locked_then_frames_on_step_boundaries_and_the_gate(issuer, tmp_
     bundle = issuer.gate_bundle(101)
     gate = tessera.GateVerifier(bundle, "north-1", str(tmp_path / "north-1.db"))
     assert gate.event_id() == 101
+    assert gate.bundle_seq() >= 1
     admitted = gate.verify(frame.payload, now_ms())
     assert admitted.verdict == tessera.Verdict.ADMIT(ticket_id=ticket_id, seat="B-12", holder_name=None)
     assert admitted.ticket_id == ticket_id and admitted.step == frame.step

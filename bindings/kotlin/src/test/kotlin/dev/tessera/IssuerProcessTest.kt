@@ -18,8 +18,10 @@ class IssuerProcessTest {
             val tickets = it.order(id, "harness@example.com", listOf("A-1", "A-2"))
             assertEquals(2, tickets.size)
             assertTrue(tickets.all { t -> t.matches(Regex("[0-9a-f]{32}")) })
-            val bundle = JSONObject(it.gateBundle(id))
-            assertEquals(id, bundle.getLong("event"))
+            // The issuer's signed document; the bundle is its payload.
+            val signed = JSONObject(it.gateBundle(id))
+            assertEquals(1, signed.getInt("tessera_bundle"))
+            assertEquals(id, JSONObject(signed.getString("payload")).getLong("event"))
             // An address the outbox never wrote to is an error, not an empty body.
             assertFailsWith<IllegalStateException> { it.lastMessage("nobody@example.com") }
         }
