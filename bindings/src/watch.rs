@@ -95,6 +95,16 @@ struct Watch {
     last_step: Option<u64>,
 }
 
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The task ended (stopped, aborted with its handle, or the runtime gone): the
+        // listener is released with it. Logged so an app (and the adapters' tests: a
+        // cancelled Flow or `async for`) can see that a watch really stopped.
+        let id = self.id;
+        self.log.info(|| format!("watch {id}: stopped"));
+    }
+}
+
 /// Milliseconds from trusted `now_ms` to `target_ms` as a sleep; never negative.
 fn until(target_ms: i64, now_ms: i64) -> Duration {
     Duration::from_millis(u64::try_from(target_ms.saturating_sub(now_ms)).unwrap_or(0))

@@ -39,4 +39,6 @@ for _name in ("WalletError", "GateError", "VaultError", "CallbackError"):
         f"uniffi_tessera_ffi_fn_method_{_name.lower()}_uniffi_trait_display",
     )
 
-__all__ = list(_generated_all)
+from .watch_async import TicketUpdate, watch_async  # noqa: E402  (needs the API above)
+
+__all__ = [*_generated_all, "TicketUpdate", "watch_async"]

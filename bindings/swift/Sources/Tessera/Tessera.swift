@@ -1230,6 +1230,17 @@ public func FfiConverterTypeFrameListener_lower(_ value: FrameListener) -> UInt6
 public protocol GateVerifierProtocol: AnyObject, Sendable {
     
     /**
+     * When the issuer made the bundle in use (Unix ms); every `ScanResult` carries its age.
+     */
+    func bundleIssuedAtMs()  -> Int64
+    
+    /**
+     * The sequence number of the bundle in use: fetch
+     * `GET /v1/gate/events/{id}/bundle?since={seq}` for what changed since.
+     */
+    func bundleSeq()  -> UInt64
+    
+    /**
      * The verdict `verify` would give, without recording the scan (a second look).
      */
     func check(payload: String, nowMs: Int64)  -> Verdict
@@ -1261,6 +1272,13 @@ public protocol GateVerifierProtocol: AnyObject, Sendable {
      * a ticket admitted there is `AlreadyAdmitted` here.
      */
     func merge(jsonl: String) throws  -> MergeReport
+    
+    /**
+     * Applies what the issuer answered to `?since=`: a signed update, or a whole bundle.
+     * It must be signed by the pinned issuer key and not older than the bundle in use;
+     * a refused document changes nothing.
+     */
+    func refreshBundle(document: String) throws 
     
     /**
      * Judges a scanned payload at gate time `now_ms` (Unix ms), records the scan and
@@ -1315,10 +1333,13 @@ open class GateVerifier: GateVerifierProtocol, @unchecked Sendable {
         return try! rustCall { uniffi_tessera_ffi_fn_clone_gateverifier(self.handle, $0) }
     }
     /**
-     * A verifier for gate `gate_id` with the bundle JSON the issuer serves
+     * A verifier for gate `gate_id` with the signed bundle document the issuer serves
      * (`GET /v1/gate/events/{id}/bundle`), keeping its scan log at `scan_log_path`
      * (created if missing; scans already there, this gate's and merged ones, count for
-     * replay and re-entry).
+     * replay and re-entry). The log pins the issuer key of the first bundle it is opened
+     * with; a bundle that is unsigned, altered, signed by another key or older than one
+     * used before is refused. Prefer [`GateVerifier::with_issuer_key`] when the app knows
+     * the issuer key.
      */
 public convenience init(bundleJson: String, gateId: String, scanLogPath: String)throws  {
     let handle =
@@ -1343,7 +1364,48 @@ public convenience init(bundleJson: String, gateId: String, scanLogPath: String)
     }
 
     
+    /**
+     * As [`GateVerifier::new`], pinning `issuer_key_hex` (64 hex digits, the issuer's key
+     * id 1 as `tessera issuer serve` prints it) instead of trusting the first bundle.
+     */
+public static func withIssuerKey(bundleJson: String, issuerKeyHex: String, gateId: String, scanLogPath: String)throws  -> GateVerifier  {
+    return try  FfiConverterTypeGateVerifier_lift(try rustCallWithError(FfiConverterTypeGateError_lift) {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_constructor_gateverifier_with_issuer_key(
+        FfiConverterString.lower(bundleJson),
+        FfiConverterString.lower(issuerKeyHex),
+        FfiConverterString.lower(gateId),
+        FfiConverterString.lower(scanLogPath),uniffiCallStatus
+    )
+})
+}
+    
 
+    
+    /**
+     * When the issuer made the bundle in use (Unix ms); every `ScanResult` carries its age.
+     */
+open func bundleIssuedAtMs() -> Int64  {
+    return try!  FfiConverterInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_gateverifier_bundle_issued_at_ms(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sequence number of the bundle in use: fetch
+     * `GET /v1/gate/events/{id}/bundle?since={seq}` for what changed since.
+     */
+open func bundleSeq() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_gateverifier_bundle_seq(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
     
     /**
      * The verdict `verify` would give, without recording the scan (a second look).
@@ -1420,6 +1482,20 @@ open func merge(jsonl: String)throws  -> MergeReport  {
         FfiConverterString.lower(jsonl),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Applies what the issuer answered to `?since=`: a signed update, or a whole bundle.
+     * It must be signed by the pinned issuer key and not older than the bundle in use;
+     * a refused document changes nothing.
+     */
+open func refreshBundle(document: String)throws   {try rustCallWithError(FfiConverterTypeGateError_lift) {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_gateverifier_refresh_bundle(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(document),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -3711,6 +3787,10 @@ public struct ScanResult: Equatable, Hashable {
      * Flags for a supervisor; usually empty.
      */
     public let anomalies: [Anomaly]
+    /**
+     * How old the gate's bundle was at this scan, ms.
+     */
+    public let bundleAgeMs: Int64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3727,11 +3807,15 @@ public struct ScanResult: Equatable, Hashable {
          */step: UInt64?, 
         /**
          * Flags for a supervisor; usually empty.
-         */anomalies: [Anomaly]) {
+         */anomalies: [Anomaly], 
+        /**
+         * How old the gate's bundle was at this scan, ms.
+         */bundleAgeMs: Int64) {
         self.verdict = verdict
         self.ticketId = ticketId
         self.step = step
         self.anomalies = anomalies
+        self.bundleAgeMs = bundleAgeMs
     }
 
     
@@ -3753,7 +3837,8 @@ public struct FfiConverterTypeScanResult: FfiConverterRustBuffer {
                 verdict: FfiConverterTypeVerdict.read(from: &buf), 
                 ticketId: FfiConverterOptionString.read(from: &buf), 
                 step: FfiConverterOptionUInt64.read(from: &buf), 
-                anomalies: FfiConverterSequenceTypeAnomaly.read(from: &buf)
+                anomalies: FfiConverterSequenceTypeAnomaly.read(from: &buf), 
+                bundleAgeMs: FfiConverterInt64.read(from: &buf)
         )
     }
 
@@ -3762,6 +3847,7 @@ public struct FfiConverterTypeScanResult: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.ticketId, into: &buf)
         FfiConverterOptionUInt64.write(value.step, into: &buf)
         FfiConverterSequenceTypeAnomaly.write(value.anomalies, into: &buf)
+        FfiConverterInt64.write(value.bundleAgeMs, into: &buf)
     }
 }
 
@@ -4229,6 +4315,15 @@ public enum Anomaly: Equatable, Hashable {
      * The scan is not in the scan log yet (kept in memory, retried at the next write).
      */
     case logNotPersisted
+    /**
+     * The gate's bundle is older than the maximum age (30 min): transfers, rebinds and
+     * revocations since are unknown to it. Fetch the bundle again.
+     */
+    case bundleStale(
+        /**
+         * The bundle's age, seconds.
+         */ageSecs: Int64
+    )
 
 
 
@@ -4264,6 +4359,9 @@ public struct FfiConverterTypeAnomaly: FfiConverterRustBuffer {
         
         case 5: return .logNotPersisted
         
+        case 6: return .bundleStale(ageSecs: try FfiConverterInt64.read(from: &buf)
+        )
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -4297,6 +4395,11 @@ public struct FfiConverterTypeAnomaly: FfiConverterRustBuffer {
         case .logNotPersisted:
             writeInt(&buf, Int32(5))
         
+        
+        case let .bundleStale(ageSecs):
+            writeInt(&buf, Int32(6))
+            FfiConverterInt64.write(ageSecs, into: &buf)
+            
         }
     }
 }
@@ -4509,6 +4612,27 @@ enum GateError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */reason: String
     )
     /**
+     * The bundle is not the issuer's: unsigned, altered after signing, or signed by a
+     * key this gate did not pin. Do not use it; fetch the bundle from the issuer again.
+     */
+    case UntrustedBundle(
+        /**
+         * Which check failed.
+         */reason: String
+    )
+    /**
+     * The bundle is older than one this gate already used (it would bring back revoked
+     * tickets and old phones).
+     */
+    case BundleRolledBack(
+        /**
+         * The newest sequence number this gate used.
+         */have: UInt64, 
+        /**
+         * The offered bundle's.
+         */got: UInt64
+    )
+    /**
      * The scan log database failed (disk full, unreadable, already open elsewhere…).
      */
     case Storage(
@@ -4583,16 +4707,23 @@ public struct FfiConverterTypeGateError: FfiConverterRustBuffer {
         case 1: return .InvalidBundle(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 2: return .Storage(
+        case 2: return .UntrustedBundle(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 3: return .NewerSchema(
+        case 3: return .BundleRolledBack(
+            have: try FfiConverterUInt64.read(from: &buf), 
+            got: try FfiConverterUInt64.read(from: &buf)
+            )
+        case 4: return .Storage(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 5: return .NewerSchema(
             version: try FfiConverterUInt32.read(from: &buf)
             )
-        case 4: return .Export(
+        case 6: return .Export(
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 5: return .Invalid(
+        case 7: return .Invalid(
             reason: try FfiConverterString.read(from: &buf)
             )
 
@@ -4612,23 +4743,34 @@ public struct FfiConverterTypeGateError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Storage(reason):
+        case let .UntrustedBundle(reason):
             writeInt(&buf, Int32(2))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .NewerSchema(version):
+        case let .BundleRolledBack(have,got):
             writeInt(&buf, Int32(3))
-            FfiConverterUInt32.write(version, into: &buf)
+            FfiConverterUInt64.write(have, into: &buf)
+            FfiConverterUInt64.write(got, into: &buf)
             
         
-        case let .Export(reason):
+        case let .Storage(reason):
             writeInt(&buf, Int32(4))
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .Invalid(reason):
+        case let .NewerSchema(version):
             writeInt(&buf, Int32(5))
+            FfiConverterUInt32.write(version, into: &buf)
+            
+        
+        case let .Export(reason):
+            writeInt(&buf, Int32(6))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .Invalid(reason):
+            writeInt(&buf, Int32(7))
             FfiConverterString.write(reason, into: &buf)
             
         }
@@ -6325,6 +6467,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_presencegate_confirm() != 16937) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tessera_ffi_checksum_method_gateverifier_bundle_issued_at_ms() != 53379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_ffi_checksum_method_gateverifier_bundle_seq() != 14852) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tessera_ffi_checksum_method_gateverifier_check() != 50154) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -6341,6 +6489,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_gateverifier_merge() != 53027) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_ffi_checksum_method_gateverifier_refresh_bundle() != 43524) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_gateverifier_verify() != 63221) {
@@ -6427,7 +6578,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_watchhandle_stop() != 55182) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tessera_ffi_checksum_constructor_gateverifier_new() != 40831) {
+    if (uniffi_tessera_ffi_checksum_constructor_gateverifier_new() != 34656) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_ffi_checksum_constructor_gateverifier_with_issuer_key() != 30411) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_constructor_wallet_open() != 36082) {

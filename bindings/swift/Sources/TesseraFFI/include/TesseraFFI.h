@@ -503,6 +503,21 @@ void uniffi_tessera_ffi_fn_free_gateverifier(uint64_t handle, RustCallStatus *_N
 uint64_t uniffi_tessera_ffi_fn_constructor_gateverifier_new(RustBuffer bundle_json, RustBuffer gate_id, RustBuffer scan_log_path, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_CONSTRUCTOR_GATEVERIFIER_WITH_ISSUER_KEY
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_CONSTRUCTOR_GATEVERIFIER_WITH_ISSUER_KEY
+uint64_t uniffi_tessera_ffi_fn_constructor_gateverifier_with_issuer_key(RustBuffer bundle_json, RustBuffer issuer_key_hex, RustBuffer gate_id, RustBuffer scan_log_path, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_BUNDLE_ISSUED_AT_MS
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_BUNDLE_ISSUED_AT_MS
+int64_t uniffi_tessera_ffi_fn_method_gateverifier_bundle_issued_at_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_BUNDLE_SEQ
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_BUNDLE_SEQ
+uint64_t uniffi_tessera_ffi_fn_method_gateverifier_bundle_seq(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_CHECK
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_CHECK
 RustBuffer uniffi_tessera_ffi_fn_method_gateverifier_check(uint64_t ptr, RustBuffer payload, int64_t now_ms, RustCallStatus *_Nonnull out_status
@@ -531,6 +546,11 @@ RustBuffer uniffi_tessera_ffi_fn_method_gateverifier_gate_id(uint64_t ptr, RustC
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_MERGE
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_MERGE
 RustBuffer uniffi_tessera_ffi_fn_method_gateverifier_merge(uint64_t ptr, RustBuffer jsonl, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_REFRESH_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_REFRESH_BUNDLE
+void uniffi_tessera_ffi_fn_method_gateverifier_refresh_bundle(uint64_t ptr, RustBuffer document, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_GATEVERIFIER_VERIFY
@@ -1082,6 +1102,18 @@ uint16_t uniffi_tessera_ffi_checksum_method_presencegate_confirm(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_BUNDLE_ISSUED_AT_MS
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_BUNDLE_ISSUED_AT_MS
+uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_bundle_issued_at_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_BUNDLE_SEQ
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_BUNDLE_SEQ
+uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_bundle_seq(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_CHECK
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_CHECK
 uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_check(void
@@ -1115,6 +1147,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_gate_id(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_MERGE
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_MERGE
 uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_merge(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_REFRESH_BUNDLE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_GATEVERIFIER_REFRESH_BUNDLE
+uint16_t uniffi_tessera_ffi_checksum_method_gateverifier_refresh_bundle(void
     
 );
 #endif
@@ -1289,6 +1327,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_watchhandle_stop(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_CONSTRUCTOR_GATEVERIFIER_NEW
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_CONSTRUCTOR_GATEVERIFIER_NEW
 uint16_t uniffi_tessera_ffi_checksum_constructor_gateverifier_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_CONSTRUCTOR_GATEVERIFIER_WITH_ISSUER_KEY
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_CONSTRUCTOR_GATEVERIFIER_WITH_ISSUER_KEY
+uint16_t uniffi_tessera_ffi_checksum_constructor_gateverifier_with_issuer_key(void
     
 );
 #endif

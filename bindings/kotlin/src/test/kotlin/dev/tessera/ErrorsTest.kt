@@ -1,6 +1,7 @@
 package dev.tessera
 
 import java.nio.file.Path
+import org.json.JSONObject
 import kotlin.test.assertContains
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
