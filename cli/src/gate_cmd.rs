@@ -115,17 +115,25 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
         .as_deref()
         .map(parse_issuer_key)
         .transpose()?;
-    // A file this gate already holds: its pinned key, and what it has.
-    let held = match &args.out {
-        Some(path) if !args.full && path.exists() => {
+    // A file this gate already holds: its pinned key (kept whatever is fetched next, so
+    // neither `--full` nor another event's bundle re-pins: only `--issuer-key` changes it)
+    // and, for the same event, what it has.
+    let existing = match &args.out {
+        Some(path) if path.exists() => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
-            let pins = match &explicit {
-                Some(p) => p.clone(),
-                None => signed_bundle::open_first(&text)?.1,
-            };
-            let b = signed_bundle::open(&text, &pins)?;
-            (b.event == event).then_some((text, pins, b))
+            let pins = signed_bundle::open_first(&text)?.1;
+            Some((text, pins))
+        }
+        _ => None,
+    };
+    let pinned = explicit
+        .clone()
+        .or_else(|| existing.as_ref().map(|(_, pins)| pins.clone()));
+    let held = match (&existing, &pinned) {
+        (Some((text, _)), Some(pins)) if !args.full => {
+            let b = signed_bundle::open(text, pins)?;
+            (b.event == event).then(|| (text.clone(), pins.clone(), b))
         }
         _ => None,
     };
@@ -155,19 +163,24 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
         }
         None => {
             let text = api.gate_bundle_json(event, None).await?;
-            let (b, pins) = match &explicit {
-                Some(p) => (signed_bundle::open(&text, p)?, p.clone()),
-                None => signed_bundle::open_first(&text)?,
+            let (b, pins, how) = match &pinned {
+                Some(p) => {
+                    let how = if explicit.is_some() {
+                        "pinned"
+                    } else {
+                        "as pinned before"
+                    };
+                    (signed_bundle::open(&text, p)?, p.clone(), how)
+                }
+                None => {
+                    let (b, p) = signed_bundle::open_first(&text)?;
+                    (b, p, "pinned on first use")
+                }
             };
             let keys: Vec<String> = pins
                 .iter()
                 .map(|(id, k)| format!("{id}: {}", hex::encode(k.0)))
                 .collect();
-            let how = if explicit.is_some() {
-                "pinned"
-            } else {
-                "pinned on first use"
-            };
             (text, b, format!("issuer key {} ({how})", keys.join(", ")))
         }
     };

@@ -261,6 +261,11 @@ impl Staff {
         }
     }
 
+    /// The one event the token may act on (`None`: every event).
+    pub(crate) fn event(&self) -> Option<EventId> {
+        self.event
+    }
+
     /// `forbidden` unless the token may write scan records under `gate_id`: a gate token
     /// only under its own id, never another gate's.
     pub(crate) fn require_gate_id(&self, gate_id: &str) -> Result<(), ApiError> {

@@ -137,7 +137,8 @@ CREATE UNIQUE INDEX tokens_by_id ON tokens (id);
 /// change a gate must learn, and per ticket the number of its last such change, so a gate
 /// can fetch only what changed since its bundle. Kept by triggers, so no code path that
 /// revokes, renames, re-seats, re-seeds or re-binds a ticket (or edits its event) can
-/// forget to bump it.
+/// forget to bump it. An event edit marks all its tickets: a policy (personalised, format)
+/// decides what every ticket's entry holds.
 const MIGRATION_6: &str = "
 CREATE TABLE gate_seq (event_id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
 INSERT INTO gate_seq (event_id, seq) SELECT event_id, 1 FROM events;
@@ -149,6 +150,8 @@ CREATE TRIGGER events_gate_seq_insert AFTER INSERT ON events BEGIN
 END;
 CREATE TRIGGER events_gate_seq_update AFTER UPDATE ON events BEGIN
     UPDATE gate_seq SET seq = seq + 1 WHERE event_id = NEW.event_id;
+    UPDATE tickets SET gate_seq = (SELECT seq FROM gate_seq WHERE event_id = NEW.event_id)
+    WHERE event_id = NEW.event_id;
 END;
 CREATE TRIGGER tickets_gate_seq_insert AFTER INSERT ON tickets BEGIN
     UPDATE gate_seq SET seq = seq + 1 WHERE event_id = NEW.event_id;

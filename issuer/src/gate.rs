@@ -160,14 +160,69 @@ pub struct ScanUploadResponse {
 /// Parses an upload: the JSON-lines export of `ScanLog::export_jsonl`, or a JSON array.
 pub(crate) fn parse_upload(body: &[u8]) -> Result<Vec<ScanRecord>, ApiError> {
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first == Some(&b'[') {
+    let records: Vec<ScanRecord> = if first == Some(&b'[') {
         serde_json::from_slice(body)
-            .map_err(|_| ApiError::bad_request("body is not a JSON array of scan records"))
+            .map_err(|_| ApiError::bad_request("body is not a JSON array of scan records"))?
     } else {
         ScanLog::read_jsonl(body).map_err(|_| {
             ApiError::bad_request("body is not a scan-log export (one JSON record per line)")
-        })
+        })?
+    };
+    if records.iter().any(|r| r.seq == 0) {
+        return Err(ApiError::bad_request("scan numbers start at 1"));
     }
+    Ok(records)
+}
+
+/// Refuses (403) an upload whose admissions (or replays and repeats of admitted codes,
+/// which only a genuine code reaches) name a ticket outside `event`: a gate token of one
+/// event must not pre-empt another event's first admission. Refusals may name any ticket
+/// (a code of another event is refused as `wrong_event` with its ticket id).
+pub(crate) fn check_records_event(
+    c: &Connection,
+    event: EventId,
+    records: &[ScanRecord],
+) -> Result<(), ApiError> {
+    let mut of_event = c.prepare_cached("SELECT event_id FROM tickets WHERE id = ?1")?;
+    for r in records {
+        if !r.outcome.code_was_genuine_and_fresh() {
+            continue;
+        }
+        let Some(ticket) = r.ticket else {
+            return Err(ApiError::bad_request("an admission without a ticket"));
+        };
+        let e: Option<i64> = of_event
+            .query_row([&ticket.0[..]], |row| row.get(0))
+            .optional()?;
+        if e != Some(sql_id(event)?) {
+            return Err(ApiError::forbidden(
+                "an admission of a ticket outside this token's event",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Keeps, in an upload's answer, only the duplicate admissions of `event`'s tickets: a
+/// gate learns nothing about other events.
+pub(crate) fn keep_event_duplicates(
+    c: &Connection,
+    event: EventId,
+    answer: &mut ScanUploadResponse,
+) -> Result<(), ApiError> {
+    let mut of_event = c.prepare_cached("SELECT event_id FROM tickets WHERE id = ?1")?;
+    let want = sql_id(event)?;
+    let mut kept = Vec::with_capacity(answer.duplicate_admissions.len());
+    for d in answer.duplicate_admissions.drain(..) {
+        let e: Option<i64> = of_event
+            .query_row([&d.ticket.0[..]], |row| row.get(0))
+            .optional()?;
+        if e == Some(want) {
+            kept.push(d);
+        }
+    }
+    answer.duplicate_admissions = kept;
+    Ok(())
 }
 
 /// Merges uploaded records into the issuer's scan log and counts the new ones.

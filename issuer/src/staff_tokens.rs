@@ -85,6 +85,23 @@ pub(crate) fn mint(
     if let Some(event) = scope.event {
         events::require(c, event)?;
     }
+    // The issuer's scan log is keyed by (gate id, scan number), so a gate id belongs to
+    // the event of its first token for good (revoked tokens included): another event's gate
+    // under the same id could overwrite or pre-empt its records.
+    if let (Some(gate), Some(event)) = (&scope.gate_id, scope.event) {
+        let other: Option<i64> = c
+            .query_row(
+                "SELECT event_id FROM tokens WHERE gate_id = ?1 AND event_id <> ?2 LIMIT 1",
+                params![gate, sql_id(event)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if other.is_some() {
+            return Err(ApiError::conflict(
+                "this gate id belongs to another event's gate: choose another",
+            ));
+        }
+    }
     let token = new_token()?;
     let id = hex::encode(random_bytes(8)?);
     c.execute(

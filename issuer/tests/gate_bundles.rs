@@ -204,3 +204,43 @@ async fn every_change_reaches_a_gate_as_an_update_equal_to_a_fresh_bundle() {
         assert_eq!(content(&whole), content(&held));
     }
 }
+
+/// Found by the outside attack: an event made personalised after a gate fetched its bundle
+/// gave an update with no ticket in it, so the gate admitted without the ID check a gate
+/// fetching everything showed (and the reverse left names at the gate). A policy change
+/// now puts every ticket of the event into the next update.
+#[tokio::test]
+async fn a_policy_change_reaches_every_ticket_through_an_update() {
+    let h = Harness::start().await;
+    let policy = |personalised: bool| {
+        move |p: &mut tessera_core::EventPolicy| {
+            p.format = CodeFormat::S1;
+            p.personalised = personalised;
+        }
+    };
+    h.event(6, policy(false)).await;
+    let ids = h
+        .order(
+            6,
+            "al@example.org",
+            None,
+            Some("Alice Original"),
+            &["A1", "A2"],
+        )
+        .await;
+    let gate = h.mint_gate(6, "g").await;
+    let (_, mut held) = fetch(&h, &gate, 6, None).await;
+    assert!(held.holder_names.is_empty());
+
+    h.event(6, policy(true)).await;
+    let u = check_update(&h, &gate, 6, &mut held).await;
+    assert_eq!(u.changed, ids.iter().copied().collect());
+    assert_eq!(held.holder_names[&ids[0]], "Alice Original");
+
+    h.event(6, policy(false)).await;
+    check_update(&h, &gate, 6, &mut held).await;
+    assert!(
+        held.holder_names.is_empty(),
+        "names leave the gate with the policy"
+    );
+}

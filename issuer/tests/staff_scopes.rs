@@ -306,3 +306,111 @@ async fn the_release_lead_is_configurable() {
     let b = open_bundle(&h, &String::from_utf8(r.body).unwrap());
     assert!(!b.release_secrets.is_empty(), "10 min early, lead 10 min");
 }
+
+/// Found by the outside attack on these scopes: one gate id minted for two events let
+/// event 43's gate overwrite event 42's admission in the issuer's (shared) scan log, and a
+/// gate could upload an admission of another event's ticket to pre-empt it.
+#[tokio::test]
+async fn gates_of_other_events_can_neither_share_a_gate_id_nor_admit_their_tickets() {
+    let h = Harness::start().await;
+    h.event(42, |_| {}).await;
+    h.event(43, |_| {}).await;
+    let t42 = h.order(42, "a@example.org", None, None, &["A"]).await[0];
+    let t43 = h.order(43, "b@example.org", None, None, &["B"]).await[0];
+    let main42 = mint(
+        &h,
+        json!({"role": "gate", "event_id": 42, "gate_id": "main"}),
+    )
+    .await;
+    let main42 = main42["token"].as_str().unwrap().to_owned();
+    // "main" belongs to event 42 now: not to event 43, even after 42's token is revoked.
+    let r = h
+        .post(
+            "/v1/admin/tokens",
+            &h.admin,
+            &json!({"role": "gate", "event_id": 43, "gate_id": "main"}),
+        )
+        .await;
+    assert_eq!(r.error(409), "conflict");
+    // The same gate of the same event may get a new token (a replaced phone).
+    let again = mint(
+        &h,
+        json!({"role": "gate", "event_id": 42, "gate_id": "main"}),
+    )
+    .await;
+    assert!(again["token"].is_string());
+
+    // A gate of event 42 admitting event 43's ticket: refused, nothing merged. Refusals
+    // of other events' codes (a wrong_event scan names the ticket) are ordinary records.
+    let side = mint(
+        &h,
+        json!({"role": "gate", "event_id": 42, "gate_id": "side"}),
+    )
+    .await;
+    let side = side["token"].as_str().unwrap().to_owned();
+    for outcome in ["admit", "replay", "already_admitted"] {
+        let r = h
+            .post_raw(
+                "/v1/gate/scans",
+                Some(&side),
+                record("side", 1, 0, t43, outcome).into_bytes(),
+            )
+            .await;
+        assert_eq!(r.error(403), "forbidden", "{outcome}");
+    }
+    let up: ScanUploadResponse = h
+        .post_raw(
+            "/v1/gate/scans",
+            Some(&side),
+            record("side", 1, 0, t43, "wrong_event").into_bytes(),
+        )
+        .await
+        .ok();
+    assert_eq!(up.imported, 1);
+    // Scan numbers start at 1.
+    let r = h
+        .post_raw(
+            "/v1/gate/scans",
+            Some(&side),
+            record("side", 0, 0, t42, "admit").into_bytes(),
+        )
+        .await;
+    assert_eq!(r.error(400), "bad_request");
+
+    // Duplicate admissions are reported to a gate for its own event only.
+    let b43 = mint(
+        &h,
+        json!({"role": "gate", "event_id": 43, "gate_id": "b43"}),
+    )
+    .await;
+    let b43 = b43["token"].as_str().unwrap().to_owned();
+    let c43 = mint(
+        &h,
+        json!({"role": "gate", "event_id": 43, "gate_id": "c43"}),
+    )
+    .await;
+    let c43 = c43["token"].as_str().unwrap().to_owned();
+    for (tok, gate) in [(&b43, "b43"), (&c43, "c43")] {
+        let _: ScanUploadResponse = h
+            .post_raw(
+                "/v1/gate/scans",
+                Some(tok),
+                record(gate, 1, 10, t43, "admit").into_bytes(),
+            )
+            .await
+            .ok();
+    }
+    let up: ScanUploadResponse = h
+        .post_raw(
+            "/v1/gate/scans",
+            Some(&main42),
+            record("main", 1, 10, t42, "admit").into_bytes(),
+        )
+        .await
+        .ok();
+    assert!(
+        up.duplicate_admissions.is_empty(),
+        "event 43's duplicate shown to event 42's gate: {:?}",
+        up.duplicate_admissions
+    );
+}

@@ -53,8 +53,18 @@ pub(super) async fn scans(
         staff.require_gate_id(&r.gate_id)?;
     }
     let st2 = st.clone();
+    let event = staff.event();
     st.db
-        .call(move |c| gate::merge(&st2, c, &records))
+        .call(move |c| {
+            if let Some(event) = event {
+                gate::check_records_event(c, event, &records)?;
+            }
+            let mut answer = gate::merge(&st2, c, &records)?;
+            if let Some(event) = event {
+                gate::keep_event_duplicates(c, event, &mut answer)?;
+            }
+            Ok(answer)
+        })
         .await
         .map(Json)
 }
