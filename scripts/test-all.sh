@@ -100,10 +100,40 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
   echo "warning: bindings/swift/Sources changed on regeneration: commit them" >&2
 fi
 
-step "bindings: Python tests (pytest, real issuer subprocess)"
+step "bindings: Python tests (the wheel installed into a fresh venv, pytest, real issuer subprocess)"
+# `pip wheel bindings/python` builds the platform wheel tessera-wallet with the package's
+# own backend (bindings/python/backend/tessera_build.py: the release-smaller library,
+# bindings generated from it, py.typed). The tests run against that wheel installed into
+# a new venv, never the source tree: pyproject's in-tree `pythonpath` is turned off, and
+# the run checks that `tessera` and every module under it came from the venv.
 cargo build --locked -p tessera-issuer
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r bindings/python/requirements-test.txt
-"$venv/bin/python" -m pytest bindings/python/tests -q
+wheel_dir=target/python-wheel
+rm -rf "$wheel_dir"
+"$venv/bin/python" -m pip wheel -v --no-deps --disable-pip-version-check -w "$wheel_dir" bindings/python 2>&1 |
+  grep -v -e '^Looking in links' -e '^  Stored in directory'
+wheel=$(ls "$wheel_dir"/tessera_wallet-*.whl)
+echo "wheel: $wheel ($(wc -c < "$wheel") bytes)"
+wheel_venv=target/py-wheel-venv
+python3 -m venv --clear "$wheel_venv"
+"$wheel_venv/bin/python" -m pip install --quiet --disable-pip-version-check "$wheel" \
+  -r bindings/python/requirements-test.txt
+"$wheel_venv/bin/python" -c '
+import pathlib, sys, sysconfig
+import pytest
+import tessera  # before pytest adds any path: the installed package
+site = pathlib.Path(sysconfig.get_paths()["purelib"]).resolve()
+def from_venv(module):
+    return pathlib.Path(module.__file__).resolve().is_relative_to(site)
+if not from_venv(tessera):
+    sys.exit(f"tessera was imported from {tessera.__file__}, not from {site}")
+print("testing the installed package:", tessera.__file__)
+code = pytest.main(sys.argv[1:])
+wrong = [m.__file__ for n, m in list(sys.modules.items())
+         if n.split(".")[0] == "tessera" and getattr(m, "__file__", None) and not from_venv(m)]
+if wrong:
+    sys.exit(f"modules of tessera loaded from outside the venv: {wrong}")
+sys.exit(code)
+' -o pythonpath= bindings/python/tests -q
 
 # ---- Kotlin step (owned by the Kotlin package) ------------------------------------
 # Kotlin bindings (bindings/kotlin/README.md). Needs Maven and a JDK 17+ on PATH (the

@@ -36,7 +36,7 @@ async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
         seller.sync().await.unwrap();
 
         // The gate is set up before the ticket changes hands.
-        let token = env.mint_gate(event, "north").await;
+        let token = env.mint_gate(event, &format!("north-{event}")).await;
         let path = format!("/v1/gate/events/{event}/bundle");
         let doc = env.admin_get(&path, &token).await;
         let mut gate = Verifier::open_signed(

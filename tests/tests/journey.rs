@@ -203,7 +203,7 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
     assert_eq!(s.sync().await.unwrap().tickets, 2);
     for ticket in s.tickets().unwrap() {
         let event = ticket.event.event_id.0;
-        let token = env.mint_gate(event, "boundary").await;
+        let token = env.mint_gate(event, &format!("boundary-{event}")).await;
         let format = ticket.event.format;
         let f = s.frame(&ticket.ticket.id).unwrap();
         let period_ms = 10_000;

@@ -86,7 +86,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
         .await;
 
     // Everything secret there is, on both sides.
-    let gate_token = env.mint_gate(70, "g").await;
+    let gate_token = env.mint_gate(70, "g70").await;
     let box_office_token = env
         .mint_with(&tessera_core::sync::api::TokenRequest::box_office(None))
         .await;
@@ -132,7 +132,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
 
     // Each event's bundle as that event's gate receives it.
     let bundle = async |event: u64| {
-        let token = env.mint_gate(event, "g").await;
+        let token = env.mint_gate(event, &format!("g{event}")).await;
         env.admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
             .await
     };

@@ -131,7 +131,7 @@ class Issuer:
 
     def gate_bundle(self, event_id):
         # A gate token names its event and gate id (a token reaches that event only).
-        scope = {"role": "gate", "event_id": event_id, "gate_id": "python-gate"}
+        scope = {"role": "gate", "event_id": event_id, "gate_id": f"python-gate-{event_id}"}
         token = self.post("/v1/admin/tokens", scope)["token"]
         return self.request("GET", f"/v1/gate/events/{event_id}/bundle", token=token)
 

@@ -110,8 +110,8 @@ class IssuerProcess private constructor(
         return List(ids.length()) { ids.getString(it) }
     }
 
-    /** A gate token for gate [gateId] at event [eventId] (a gate token reaches that event only). */
-    fun mintGateToken(eventId: Long, gateId: String = "kotlin-gate"): String {
+    /** A gate token for gate [gateId] at event [eventId] (a gate token reaches that event only; a gate id belongs to one event). */
+    fun mintGateToken(eventId: Long, gateId: String = "kotlin-gate-$eventId"): String {
         val scope = JSONObject().put("role", "gate").put("event_id", eventId).put("gate_id", gateId)
         return JSONObject(post("/v1/admin/tokens", scope)).getString("token")
     }
