@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use tessera_core::EventId;
 use tessera_core::EventPolicy;
 use tessera_core::sync::api::{
-    ErrorBody, OrderRequest, OrderResponse, OutboxMessage, TokenRequest, TokenResponse,
+    ErrorBody, OrderRequest, OrderResponse, OutboxMessage, TokenInfo, TokenRequest, TokenResponse,
 };
 use tessera_core::sync::client::check_base_url;
 use tessera_core::sync::error::SyncError;
@@ -96,8 +96,32 @@ impl IssuerApi {
 
     /// Mints a token with its role and scope (admin only).
     pub async fn mint_token(&self, req: &TokenRequest) -> Result<String, ApiCallError> {
-        let r: TokenResponse = self.post("/v1/admin/tokens", req).await?;
-        Ok(r.token)
+        Ok(self.create_token(req).await?.token)
+    }
+
+    /// Mints a token with its role and scope (admin only): the token, its public id and
+    /// its scope.
+    pub async fn create_token(&self, req: &TokenRequest) -> Result<TokenResponse, ApiCallError> {
+        self.post("/v1/admin/tokens", req).await
+    }
+
+    /// Every staff token with its scope, never the tokens themselves (admin only).
+    pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, ApiCallError> {
+        let path = "/v1/admin/tokens";
+        let text = self.get_text(path).await?;
+        decode(path, &text)
+    }
+
+    /// Revokes a staff token by its public id (admin only); it stops working at once. The
+    /// caller checks that `id` is only letters and digits (it goes into the path).
+    pub async fn revoke_token(&self, id: &str) -> Result<(), ApiCallError> {
+        let _: serde::de::IgnoredAny = self
+            .post(
+                &format!("/v1/admin/tokens/{id}/revoke"),
+                &serde_json::json!({}),
+            )
+            .await?;
+        Ok(())
     }
 
     /// The newest message the dev outbox holds for `to` (admin).

@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 use tessera_core::clock::{SystemWallClock, WallClock};
-use tessera_core::code::{Code, S1Code};
+use tessera_core::code::s1::public_key;
+use tessera_core::code::{Code, Credential, S1Code};
+use tessera_core::qr::QrMatrix;
 use tessera_core::sync::api::{IssuerKey, OrderRequest, TokenRequest};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
@@ -30,7 +32,7 @@ use tessera_issuer::{ISSUER_KEY_ID, Issuer, IssuerConfig, RunningIssuer};
 use crate::admin::{IssuerApi, link_param};
 use crate::error::CliError;
 use crate::gate_cmd::{verdict_label, write_private};
-use crate::render::{self, Screen};
+use crate::render::{self, Cells, Screen};
 
 const EVENT: EventId = EventId(2026);
 const EVENT_NAME: &str = "Tessera Live — Demo Night";
@@ -265,6 +267,14 @@ async fn drive(
          email verification, personalised, re-entry; window opens {}",
         render::utc(opens_at)
     ));
+    if screen.draws_qr()
+        && let Some(why) = expected_qr_cells(opens_at)
+            .and_then(|code| render::too_small(qr_need(code), render::terminal_size()))
+    {
+        screen.line(&screen.bad(&format!(
+            "note: the QR code {why} before it appears (in about {OPENS_IN_SECS} s){TOO_SMALL_HINT}"
+        )));
+    }
     screen.line(&format!("order    1 ticket for {HOLDER} <{EMAIL}>, {SEAT}"));
     screen.line(&format!(
         "gate     {GATE_ID}: bundle fetched with a gate token ({} issuer public key and the \
@@ -359,7 +369,7 @@ async fn drive(
 
 /// Counts down to the window on the wallet's trusted time (the issuer's clock), the
 /// time the wallet itself opens the window with.
-async fn countdown(screen: Screen, wallet: &Wallet, opens_at: i64) {
+pub(crate) async fn countdown(screen: Screen, wallet: &Wallet, opens_at: i64) {
     let opens_ms = opens_at.saturating_mul(1000);
     let total = (opens_ms - wallet.trusted_time().now_ms).max(1);
     let mut last_whole = None;
@@ -489,7 +499,7 @@ async fn next_frame(
 }
 
 /// Shows the bar counting down to the next step until it begins.
-async fn wait_for_step_end(screen: Screen, wallet: &Wallet, frame: &Frame) {
+pub(crate) async fn wait_for_step_end(screen: Screen, wallet: &Wallet, frame: &Frame) {
     let period_ms = frame.ends_at_ms - frame.starts_at_ms;
     let mut announced = false;
     loop {
@@ -516,8 +526,11 @@ async fn sleep_ms(ms: i64) {
     tokio::time::sleep(Duration::from_millis(u64::try_from(ms.max(1)).unwrap_or(1))).await;
 }
 
-/// One frame on screen: its QR code (once per step) and what the gate said. On a live
-/// screen it replaces the previous frame.
+/// One frame on screen: what the gate said and its QR code (once per step). On a live
+/// screen it replaces the previous frame. The code comes last, right above the bar: on a
+/// terminal too short for the whole frame the lines above it scroll away, never the code;
+/// on one too small for the code itself, a line says the size needed instead of a code
+/// cut off.
 fn draw_frame(screen: Screen, n: u32, count: u32, frame: &Frame, scans: &[Scan]) {
     screen.clear();
     let mut lines = Vec::new();
@@ -528,9 +541,6 @@ fn draw_frame(screen: Screen, n: u32, count: u32, frame: &Frame, scans: &[Scan])
         frame.format,
         frame.payload.len()
     ));
-    if screen.draws_qr() {
-        lines.extend(frame.qr.to_terminal().lines().map(str::to_owned));
-    }
     // The tail: the credential at the front is the same every step, the step and the
     // device signature at the end are what rotates.
     let tail = frame
@@ -548,8 +558,60 @@ fn draw_frame(screen: Screen, n: u32, count: u32, frame: &Frame, scans: &[Scan])
             lines.push(format!("         anomaly: {}", render::anomaly(a)));
         }
     }
+    if screen.draws_qr() {
+        match render::too_small(
+            qr_need(render::qr_cells(&frame.qr)),
+            render::terminal_size(),
+        ) {
+            None => lines.extend(render::qr_lines(&frame.qr, screen.is_ansi())),
+            Some(why) => {
+                lines.push(screen.bad(&format!("QR code not drawn: it {why}{TOO_SMALL_HINT}")))
+            }
+        }
+    }
     // One write per frame, so the terminal never shows half a code.
     screen.line(&lines.join("\n"));
+}
+
+/// What else to do when the terminal is too small for the code.
+const TOO_SMALL_HINT: &str =
+    "; or run `tessera demo --headless --out DIR` for the frames as PNG files";
+
+/// The terminal the demo's code needs: the code and the bar under it.
+fn qr_need(code: Cells) -> Cells {
+    Cells {
+        cols: code.cols,
+        rows: code.rows + 1,
+    }
+}
+
+/// The cells the demo's code will take, from a stand-in code of the same length (the
+/// same seat, flags and release MAC, throwaway keys): known before the window opens, so
+/// the newcomer can enlarge the terminal while the ticket counts down.
+fn expected_qr_cells(opens_at: i64) -> Option<Cells> {
+    let key = || {
+        device::generate_seed()
+            .ok()
+            .and_then(|s| device::keypair(&s[..]).ok())
+    };
+    let (issuer, phone) = (key()?, key()?);
+    let signed = Credential {
+        key_id: ISSUER_KEY_ID,
+        ticket: TicketId([0; 16]),
+        event: EVENT,
+        reveal_opens_at: opens_at,
+        valid_until: opens_at + 6 * 3600,
+        period_secs: PERIOD_SECS,
+        strict_jit: true,
+        reentry: true,
+        personalised: true,
+        device_public_key: public_key(&phone),
+        seat: SEAT.into(),
+    }
+    .sign(&issuer)
+    .ok()?;
+    let code = S1Code::generate(&signed, &phone, 1, Some(&[0; 32])).encode();
+    QrMatrix::encode(&code).ok().map(|qr| render::qr_cells(&qr))
 }
 
 /// Shows `payload` to the gate and records what it said and how long it took.

@@ -1,4 +1,5 @@
-//! `tessera issuer serve`: the reference issuer as a long-running process.
+//! `tessera issuer serve`: the reference issuer as a long-running process; `issuer event`,
+//! `order` and `token` set one up (`setup_cmd`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use tessera_issuer::{
 };
 
 use crate::error::{CliError, EXIT_CODES};
+use crate::setup_cmd::{self, EventCommand, OrderCommand, TokenCommand};
 
 /// `tessera issuer …`
 #[derive(Debug, Subcommand)]
@@ -20,6 +22,16 @@ pub enum IssuerCommand {
     /// one of the two is required. The endpoints are in docs/API.md.
     #[command(after_help = EXIT_CODES)]
     Serve(ServeArgs),
+    /// Creates events on a running issuer (admin token): `event create --id 7 --name …`.
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// Sells tickets on a running issuer (admin or box-office token): `order create …`.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Mints, lists and revokes staff tokens (gate, box office) on a running issuer
+    /// (admin token).
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `tessera issuer serve` options.
@@ -72,6 +84,9 @@ pub struct ServeArgs {
 pub async fn run(cmd: IssuerCommand) -> Result<ExitCode, CliError> {
     match cmd {
         IssuerCommand::Serve(args) => serve(args).await,
+        IssuerCommand::Event(cmd) => setup_cmd::event(cmd).await,
+        IssuerCommand::Order(cmd) => setup_cmd::order(cmd).await,
+        IssuerCommand::Token(cmd) => setup_cmd::token(cmd).await,
     }
 }
 

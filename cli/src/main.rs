@@ -9,9 +9,11 @@ mod error;
 mod gate_cmd;
 mod issuer_cmd;
 mod render;
+mod setup_cmd;
 mod token_arg;
 mod vault;
 mod wallet_cmd;
+mod when;
 
 use std::process::ExitCode;
 
@@ -41,7 +43,8 @@ enum Command {
     /// live in a temporary directory.
     #[command(after_help = EXIT_CODES)]
     Demo(demo::DemoArgs),
-    /// Runs the reference issuer (the backend wallets sync with and gates fetch bundles from).
+    /// Runs the reference issuer (the backend wallets sync with and gates fetch bundles
+    /// from), and sets one up: events, orders, staff tokens.
     #[command(subcommand)]
     Issuer(issuer_cmd::IssuerCommand),
     /// A ticket wallet on this machine: enroll, verify, sync, list, show, draw the QR code.

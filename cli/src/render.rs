@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tessera_core::RevealState;
+use tessera_core::qr::QrMatrix;
 pub use tessera_core::text::escape;
 use tessera_gate::{Anomaly, Verdict};
 
@@ -29,6 +30,11 @@ impl Screen {
             ansi: !headless && std::io::stdout().is_terminal(),
             draw_qr: !headless,
         }
+    }
+
+    /// Whether stdout is a terminal that takes ANSI escapes (colours, redraws).
+    pub fn is_ansi(&self) -> bool {
+        self.ansi
     }
 
     /// Whether lines can be redrawn in place.
@@ -118,6 +124,118 @@ impl Screen {
             ),
         }
     }
+}
+
+/// Characters and lines a QR code takes in a terminal (quiet zone included) and the
+/// terminal it is shown in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cells {
+    /// Columns.
+    pub cols: usize,
+    /// Rows (lines).
+    pub rows: usize,
+}
+
+impl std::fmt::Display for Cells {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}×{}", self.cols, self.rows)
+    }
+}
+
+/// Explicit colours for a QR code on a terminal: white (256-colour 231) drawn on black
+/// (16). Core's text draws *light* modules as the foreground, for a dark background;
+/// setting both colours makes the code right on light themes too, where the default
+/// colours would draw it as a negative that scanners refuse.
+const QR_COLOURS: &str = "\x1b[38;5;231;48;5;16m";
+/// Back to the terminal's own colours.
+const RESET: &str = "\x1b[0m";
+
+/// The QR code as terminal lines (half blocks, two module rows per line, quiet zone
+/// included). With `ansi`, each line sets its own white-on-black colours and resets them
+/// at its end, so the code reads right whatever the terminal's theme; without, the plain
+/// text for a dark background (files and logs).
+pub fn qr_lines(qr: &QrMatrix, ansi: bool) -> Vec<String> {
+    qr.to_terminal()
+        .lines()
+        .map(|l| {
+            if ansi {
+                format!("{QR_COLOURS}{l}{RESET}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect()
+}
+
+/// How many columns and lines [`qr_lines`] takes.
+pub fn qr_cells(qr: &QrMatrix) -> Cells {
+    let text = qr.to_terminal();
+    Cells {
+        cols: text.lines().map(|l| l.chars().count()).max().unwrap_or(0),
+        rows: text.lines().count(),
+    }
+}
+
+/// The terminal's size: `COLUMNS` and `LINES` when set (as curses does: a user's or a
+/// test's override), else what `stty size` says of the controlling terminal when stdout
+/// is one. `None` when neither tells (output piped into a file: nothing to fit).
+pub fn terminal_size() -> Option<Cells> {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+    };
+    let (cols, rows) = (env("COLUMNS"), env("LINES"));
+    let tty = if cols.is_none() || rows.is_none() {
+        stty_size()
+    } else {
+        None
+    };
+    Some(Cells {
+        cols: cols.or(tty.map(|t| t.cols))?,
+        rows: rows.or(tty.map(|t| t.rows))?,
+    })
+}
+
+/// `stty size` run on the controlling terminal (no `unsafe` ioctl, no extra crate): "rows
+/// cols". Only when stdout is that terminal.
+fn stty_size() -> Option<Cells> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let tty = std::fs::File::open("/dev/tty").ok()?;
+    let out = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(tty)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_stty_size(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// "24 80" (rows, then columns) as [`Cells`].
+fn parse_stty_size(text: &str) -> Option<Cells> {
+    let mut it = text.split_whitespace().map(str::parse::<usize>);
+    match (it.next(), it.next(), it.next()) {
+        (Some(Ok(rows)), Some(Ok(cols)), None) if rows > 0 && cols > 0 => {
+            Some(Cells { cols, rows })
+        }
+        _ => None,
+    }
+}
+
+/// `None` when a block of `need` fits the terminal (or its size is unknown); else what
+/// to tell the user, exactly how big the terminal must be (a predicate: "the QR code …").
+pub fn too_small(need: Cells, have: Option<Cells>) -> Option<String> {
+    let have = have?;
+    if have.cols >= need.cols && have.rows >= need.rows {
+        return None;
+    }
+    Some(format!(
+        "needs a terminal of at least {need} characters (columns×rows) and this one is \
+         {have}: enlarge the window or make the font smaller (Ctrl+- in most terminals)"
+    ))
 }
 
 /// `v` as one line of JSON that is safe in a terminal ([`json_safe`]).
@@ -289,6 +407,51 @@ mod tests {
         assert_eq!(bar(-1, 5_000, 4), "░░░░");
         assert_eq!(secs_left(1), "0.1 s");
         assert_eq!(secs_left(4_200), "4.2 s");
+    }
+
+    #[test]
+    fn an_s1_sized_code_is_drawn_in_explicit_colours_and_measured_against_the_terminal() {
+        // 170 base32 characters: version 12 like the demo's S1 code, 65 modules + quiet zone.
+        let qr = QrMatrix::encode(&format!("S1:{}", "A".repeat(230))).unwrap();
+        let need = qr_cells(&qr);
+        let plain = qr_lines(&qr, false);
+        assert_eq!(plain.len(), need.rows);
+        assert_eq!(need.rows, need.cols.div_ceil(2), "two module rows per line");
+        assert!(plain.iter().all(|l| l.chars().count() == need.cols));
+        assert!(
+            plain.iter().all(|l| !l.contains('\x1b')),
+            "no escapes in files"
+        );
+        // On a terminal every line carries its own white-on-black and resets it, so the
+        // code is dark-on-light on a light theme too.
+        let ansi = qr_lines(&qr, true);
+        for (a, p) in ansi.iter().zip(&plain) {
+            assert_eq!(a, &format!("\x1b[38;5;231;48;5;16m{p}\x1b[0m"));
+        }
+        // The quiet zone's first line is all light: full blocks in the foreground.
+        assert!(plain[0].chars().all(|c| c == '█'), "{}", plain[0]);
+
+        let fits = Cells {
+            cols: need.cols,
+            rows: need.rows + 1,
+        };
+        assert_eq!(too_small(fits, Some(fits)), None);
+        assert_eq!(too_small(fits, None), None, "unknown size: draw");
+        let small = Cells { cols: 80, rows: 24 };
+        let m = too_small(fits, Some(small)).unwrap();
+        assert!(
+            m.contains(&format!("at least {}×{} ", need.cols, need.rows + 1))
+                && m.contains("this one is 80×24"),
+            "{m}"
+        );
+        let narrow = Cells {
+            cols: need.cols - 1,
+            rows: 100,
+        };
+        assert!(too_small(fits, Some(narrow)).is_some());
+        assert_eq!(parse_stty_size("24 80\n"), Some(small));
+        assert_eq!(parse_stty_size(""), None);
+        assert_eq!(parse_stty_size("0 0"), None);
     }
 
     #[test]

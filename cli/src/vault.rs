@@ -1,5 +1,6 @@
 //! Where `tessera wallet` keeps its key-encryption key: the OS keyring, or an explicitly
-//! insecure file for machines that have none (CI containers).
+//! insecure file for machines that have none (CI containers); and the note beside a
+//! wallet's database that remembers which (`<db>.vault`), so `--vault` is needed once.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,8 @@ use std::sync::Arc;
 
 use tessera_core::keyvault::{KeyVault, KeyringVault, VaultError};
 use zeroize::Zeroizing;
+
+use crate::error::CliError;
 
 /// The keyring service name the CLI's wallets use.
 const KEYRING_SERVICE: &str = "tessera-cli";
@@ -41,7 +44,80 @@ impl FromStr for VaultChoice {
     }
 }
 
+impl std::fmt::Display for VaultChoice {
+    /// As `--vault` takes it: `keyring` or `dev-file:PATH`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Keyring => f.write_str("keyring"),
+            Self::DevFile(path) => write!(f, "dev-file:{}", path.display()),
+        }
+    }
+}
+
+/// First line of the note that remembers a wallet's vault.
+const NOTE_HEADER: &str = "tessera wallet vault v1";
+
+/// The note beside the wallet's database that remembers its vault: `<db>.vault`.
+pub fn note_path(db: &Path) -> PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".vault");
+    PathBuf::from(p)
+}
+
+/// The vault the wallet at `db` was last opened with, from its note; `None` without one.
+pub fn remembered(db: &Path) -> Result<Option<VaultChoice>, CliError> {
+    let path = note_path(db);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(CliError::io(format!("reading {}", path.display()), e)),
+    };
+    let mut lines = text.lines();
+    match (lines.next(), lines.next().map(str::parse::<VaultChoice>)) {
+        (Some(NOTE_HEADER), Some(Ok(choice))) => Ok(Some(choice)),
+        _ => Err(CliError::Usage(format!(
+            "{} is not a tessera vault note: delete it and pass --vault once",
+            path.display()
+        ))),
+    }
+}
+
+/// Remembers `choice` for the wallet at `db` (a dev-file path made absolute, so the note
+/// holds wherever the next command runs from). Written beside and renamed over, like the
+/// dev-file vault. A path the note cannot hold (not UTF-8, a line break) is not
+/// remembered: `--vault` is then needed every time, as before.
+pub fn remember(db: &Path, choice: &VaultChoice) -> Result<(), CliError> {
+    let choice = choice.absolute();
+    let line = choice.to_string();
+    if let VaultChoice::DevFile(p) = &choice
+        && (p.to_str().is_none() || line.contains(['\n', '\r']))
+    {
+        return Ok(());
+    }
+    let path = note_path(db);
+    let mut tmp = path.clone().into_os_string();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(format!("{NOTE_HEADER}\n{line}\n").as_bytes()))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| CliError::io(format!("writing {}", path.display()), e))
+}
+
 impl VaultChoice {
+    /// The same choice with a dev-file path made absolute.
+    pub fn absolute(&self) -> Self {
+        match self {
+            Self::Keyring => Self::Keyring,
+            Self::DevFile(p) => Self::DevFile(std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        }
+    }
+
     /// The vault; warns on stderr when it is the insecure file.
     pub fn open(&self) -> Arc<dyn KeyVault> {
         match self {
@@ -159,6 +235,26 @@ mod tests {
         );
         assert!("dev-file:".parse::<VaultChoice>().is_err());
         assert!("memory".parse::<VaultChoice>().is_err());
+    }
+
+    #[test]
+    fn the_note_remembers_the_vault_with_an_absolute_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("w.db");
+        assert_eq!(note_path(&db), dir.path().join("w.db.vault"));
+        assert!(remembered(&db).unwrap().is_none());
+        remember(&db, &VaultChoice::DevFile("rel/key".into())).unwrap();
+        let abs = std::env::current_dir().unwrap().join("rel/key");
+        assert_eq!(remembered(&db).unwrap(), Some(VaultChoice::DevFile(abs)));
+        remember(&db, &VaultChoice::Keyring).unwrap();
+        assert_eq!(remembered(&db).unwrap(), Some(VaultChoice::Keyring));
+        std::fs::write(note_path(&db), "something else\n").unwrap();
+        assert!(remembered(&db).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("w.db.vault")]);
     }
 
     #[test]

@@ -44,20 +44,134 @@ pub(crate) async fn read_body(parts: &Parts, body: Body) -> Result<Bytes, ApiErr
 }
 
 /// Parses a JSON body; an empty body reads as `{}` so bodiless calls need not send one.
+///
+/// A refusal says what is wrong and where, never with a value from the body (bodies hold
+/// codes and tokens): the field's path (`seats[2]`, `records[0].seq`), serde's category
+/// (`missing field`, `unknown field`, `invalid type`, `invalid value`, `unknown variant`)
+/// with the expected type or fields, and the line and column. serde's texts quote the
+/// value in `invalid type`, `invalid value`, `invalid length` and `unknown variant`
+/// errors: only its kind (`string`, `integer`, …) is kept. A key the body sent (an
+/// unknown field, a key of the path) is named only when it looks like a field name.
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    use serde_json::error::Category;
+    use serde_path_to_error::Segment;
+
+    /// A key the message may name: it looks like a field name, so it is not a code or a
+    /// token someone put where a key goes.
+    fn field_like(key: &str) -> bool {
+        key.len() <= 32
+            && key.starts_with(|c: char| c.is_ascii_alphabetic())
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+
+    /// `seats[2]`, or `None` when empty or a key does not look like a field name.
+    fn show(path: &[Segment]) -> Option<String> {
+        let mut out = String::new();
+        for seg in path {
+            match seg {
+                Segment::Map { key } if field_like(key) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(key);
+                }
+                Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+                _ => return None,
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// The kind of an unexpected value, without the value serde quotes after it.
+    fn kind(unexpected: &str) -> &str {
+        match unexpected.split(['`', '"']).next().unwrap_or("").trim() {
+            k @ ("boolean" | "integer" | "floating point" | "character" | "string"
+            | "byte array" | "unit value" | "Option value" | "newtype struct" | "sequence"
+            | "map" | "enum" | "unit variant" | "newtype variant" | "tuple variant"
+            | "struct variant" | "null") => k,
+            _ => "another type",
+        }
+    }
+
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         bytes
     };
-    // serde's message names the field and position, never the offending value text of
-    // our types, but keep to position only: bodies may hold codes or tokens.
-    serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::bad_request(format!(
-            "request body is not the expected JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
+    // Every body is a JSON object: serde would also read a struct from an array of its
+    // fields, a second spelling of each body that no client needs and no schema describes.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "request body: a JSON object is expected (line 1, column 1)",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    // serde_path_to_error says which field failed (a path of keys and indexes).
+    let parsed = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => de.end().map(|()| v).map_err(|e| (Vec::new(), e)),
+        Err(e) => Err((e.path().iter().cloned().collect(), e.into_inner())),
+    };
+    parsed.map_err(|(path, e): (Vec<Segment>, serde_json::Error)| {
+        let at = format!("line {}, column {}", e.line(), e.column());
+        let text = e.to_string();
+        // serde_json appends " at line L column C"; a quoted value before it may hold
+        // the same words, so cut at the last one.
+        let text = text
+            .rfind(" at line ")
+            .map_or(text.as_str(), |i| &text[..i]);
+        if e.classify() != Category::Data {
+            // Syntax and end-of-input errors are serde_json's fixed texts.
+            let m = format!("request body is not valid JSON: {text} ({at})");
+            return ApiError::bad_request(m);
+        }
+        // Everything after the last ", expected " is the type's own text (serde's
+        // `expecting`), which never holds request data; a quoted value may be before it.
+        let expected = text
+            .rfind(", expected ")
+            .map(|i| &text[i..])
+            .or_else(|| text.rfind(", there are no ").map(|i| &text[i..]))
+            .unwrap_or("");
+        let head = &text[..text.len() - expected.len()];
+        let named = |prefix: &str| {
+            head.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix('`'))
+                .filter(|name| field_like(name))
+        };
+        let (detail, in_container) = if let Some(f) = named("missing field `") {
+            (format!("missing field `{f}`"), true)
+        } else if head.starts_with("unknown field `") || head.starts_with("duplicate field `") {
+            let what = if head.starts_with("unknown") {
+                "unknown"
+            } else {
+                "duplicate"
+            };
+            match named(&format!("{what} field `")) {
+                Some(f) => (format!("{what} field `{f}`{expected}"), true),
+                None => (format!("{what} field{expected}"), true),
+            }
+        } else if let Some(u) = head.strip_prefix("invalid type: ") {
+            (format!("invalid type: {}{expected}", kind(u)), false)
+        } else if let Some(u) = head.strip_prefix("invalid value: ") {
+            (format!("invalid value: {}{expected}", kind(u)), false)
+        } else if head.starts_with("invalid length ") {
+            (format!("invalid length{expected}"), false)
+        } else if head.starts_with("unknown variant ") {
+            (format!("unknown variant{expected}"), false)
+        } else if !text.contains(['"', '`', '\''])
+            && text.len() <= 120
+            && !text.chars().any(char::is_control)
+        {
+            // A type's own message (`a ticket id is 32 hex digits`).
+            (text.to_owned(), false)
+        } else {
+            ("invalid value".to_owned(), false)
+        };
+        let message = match (show(&path), in_container) {
+            (None, _) => detail,
+            (Some(p), true) => format!("{detail} in `{p}`"),
+            (Some(p), false) => format!("field `{p}`: {detail}"),
+        };
+        ApiError::bad_request(format!("request body: {message} ({at})"))
     })
 }
 

@@ -1,0 +1,127 @@
+//! The demo where people run it (issue 13 item 7): in an 80×24 terminal the S1 code
+//! (73×37 cells and the bar under it) does not fit, and the demo says so, with the size
+//! needed, before the code appears and in place of each code, never drawing one cut off;
+//! in a terminal large enough the code is drawn whole and reads back as the live code.
+//! The terminal's size comes from COLUMNS and LINES, as a user or a shell may set them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Output};
+
+/// `tessera demo --frames 1` (drawn, not headless) in a terminal of `cols`×`rows`.
+fn demo_in(cols: u32, rows: u32) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["demo", "--frames", "1"])
+        .env("COLUMNS", cols.to_string())
+        .env("LINES", rows.to_string())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Whether a line is part of a drawn QR code (half blocks only, quiet zone included).
+fn is_qr_line(l: &str) -> bool {
+    let blocks = l.chars().all(|c| matches!(c, '█' | '▀' | '▄' | ' '));
+    // A quiet-zone line is all full blocks; any other line of a code has half blocks.
+    blocks && (l.contains(['▀', '▄']) || l.chars().count() > 20 && !l.contains(' '))
+}
+
+/// Decodes a code drawn as text, as a camera would see it on a terminal whose glyphs are
+/// light on dark (the colours the CLI sets): each cell is two module rows, a glyph's
+/// foreground half is light, the rest dark.
+fn decode_drawn(lines: &[&str]) -> String {
+    let w = lines[0].chars().count();
+    let (px, h) = (4, lines.len() * 2);
+    let (iw, ih) = (w * px, h * px);
+    let mut img = vec![0u8; iw * ih];
+    for (row, l) in lines.iter().enumerate() {
+        for (x, c) in l.chars().enumerate() {
+            let (top, bottom) = match c {
+                '█' => (true, true),
+                '▀' => (true, false),
+                '▄' => (false, true),
+                _ => (false, false),
+            };
+            for (half, light) in [(0, top), (1, bottom)] {
+                let y0 = (row * 2 + half) * px;
+                for y in y0..y0 + px {
+                    for xx in x * px..(x + 1) * px {
+                        img[y * iw + xx] = if light { 255 } else { 0 };
+                    }
+                }
+            }
+        }
+    }
+    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(iw, ih, |x, y| img[y * iw + x]);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code expected");
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn an_80x24_terminal_is_told_the_size_needed_and_a_large_one_gets_the_whole_code() {
+    let small = std::thread::spawn(|| demo_in(80, 24));
+    let large = demo_in(100, 60);
+    let small = small.join().unwrap();
+
+    // 80×24: said before the window opens and instead of the code; the run itself still
+    // admits and rejects as expected.
+    assert!(small.status.success(), "{}", text(&small));
+    let out = String::from_utf8_lossy(&small.stdout);
+    let need = "needs a terminal of at least 73×38 characters (columns×rows) and this one is 80×24";
+    let note = out
+        .lines()
+        .position(|l| l.starts_with("note: the QR code ") && l.contains(need))
+        .unwrap_or_else(|| panic!("no note before the code:\n{out}"));
+    let locked = out.lines().position(|l| l.starts_with("locked ")).unwrap();
+    assert!(
+        note < locked,
+        "the note comes while there is time to resize:\n{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("QR code not drawn: it ") && l.contains(need)),
+        "{out}"
+    );
+    assert!(
+        !out.lines().any(is_qr_line),
+        "no code drawn cut off:\n{out}"
+    );
+    assert!(out.contains("everything happened as expected"), "{out}");
+    assert!(!out.contains('\x1b'), "no escapes into a pipe");
+
+    // 100×60: no note, and the whole code, last before the bar, reads back as the live
+    // code whose tail the frame shows.
+    assert!(large.status.success(), "{}", text(&large));
+    let out = String::from_utf8_lossy(&large.stdout);
+    assert!(!out.contains("needs a terminal"), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    let first = lines.iter().position(|l| is_qr_line(l)).unwrap();
+    let drawn: Vec<&str> = lines[first..]
+        .iter()
+        .take_while(|l| is_qr_line(l))
+        .copied()
+        .collect();
+    assert_eq!(
+        (drawn[0].chars().count(), drawn.len()),
+        (73, 37),
+        "the demo's S1 code"
+    );
+    let tail = lines[..first]
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix('…'))
+        .unwrap();
+    let payload = decode_drawn(&drawn);
+    assert!(
+        payload.starts_with("S1:") && payload.ends_with(tail),
+        "{payload}"
+    );
+}
