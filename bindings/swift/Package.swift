@@ -7,6 +7,11 @@
 //                      XCFramework built by ./build-xcframework.sh (macOS + Xcode; not committed)
 // bindings/generate.sh writes the first two. See README.md: none of this can be compiled
 // on a machine without a Swift toolchain.
+//
+// This is the local package: for developing and testing on a Mac (a locally built
+// XCFramework, the XCTest target) and for ios-demo. SwiftPM users add the repository
+// itself, whose root Package.swift takes the same sources and the released XCFramework
+// zip by URL and checksum (bindings/release.sh writes them).
 import PackageDescription
 
 let package = Package(
