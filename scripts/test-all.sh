@@ -94,10 +94,13 @@ TESSERA_SMTP_PYTHON="$PWD/$venv/bin/python" TESSERA_REQUIRE_SMTP_SINK=1 \
 step "bindings: build tessera-ffi, regenerate Kotlin, Python and Swift"
 bindings/generate.sh
 # Swift is committed (it cannot be regenerated where there is no Swift toolchain to
-# check it); say so when the committed sources no longer match the library.
+# check it): committed sources that no longer match the library fail the run, since a
+# SwiftPM user would get them (issue 11 item 7).
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
   ! git diff --quiet -- bindings/swift/Sources; then
-  echo "warning: bindings/swift/Sources changed on regeneration: commit them" >&2
+  git diff --stat -- bindings/swift/Sources >&2
+  echo "bindings/swift/Sources changed on regeneration: commit them (bindings/generate.sh)" >&2
+  exit 1
 fi
 
 step "bindings: Python tests (the wheel installed into a fresh venv, pytest, real issuer subprocess)"
@@ -149,3 +152,9 @@ step "issuer API fuzzing: schemathesis against a real issuer and issuer/openapi.
 # No credentials, admin token, gate token, signed device; any 5xx or answer the document
 # does not describe fails, and the issuer must still serve a sync afterwards.
 scripts/schemathesis.sh
+
+# ---- Phone CPUs ---------------------------------------------------------------------
+step "phone CPUs: core, gate and tessera-ffi tests on arm64 (qemu-user) and 32-bit x86"
+# Installs Debian's cross compilers, qemu-user-static and the 32-bit libraries (as root)
+# and the two rustup targets itself; builds go to target/<triple>.
+scripts/cross-arch.sh
