@@ -14,6 +14,7 @@ cargo fmt --all --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# docs/DESIGN.md §2: ring is the only crypto provider (no aws-lc-rs, OpenSSL or native-tls).
 step "design rule: ring is the only crypto provider"
 if grep -E '^name = "(aws-lc-rs|aws-lc-sys|openssl|openssl-sys|native-tls)"' Cargo.lock; then
   echo "Cargo.lock contains a crate DESIGN.md rules out" >&2

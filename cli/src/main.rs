@@ -58,8 +58,8 @@ enum Command {
 /// Parses, installs the TLS provider, runs the command on a tokio runtime.
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // reqwest is built without a TLS provider (DESIGN §2): ring is the only one, for the
-    // admin calls too. An error means one is installed already, which is just as good.
+    // reqwest is built without a TLS provider (docs/DESIGN.md §2): ring is the only one,
+    // for the admin calls too. An error means one is installed already, which is just as good.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,4 +1,4 @@
-//! Benchmarks of the wallet's hot paths against the budgets of DESIGN §8, with
+//! Benchmarks of the wallet's hot paths against the budgets of docs/DESIGN.md §8, with
 //! peer crates measured in the same run for scale.
 //!
 //! - `frame/warm_next/{t1,s1}`: the "next frame" of a warm wallet on a real SQLite

@@ -1,5 +1,6 @@
-//! Gate benchmarks (DESIGN §8): S1 verify beside ring's two raw Ed25519 verifications of the
-//! same messages, T1 verify, and verdicts per second with a 50,000-ticket bundle.
+//! Gate benchmarks (docs/DESIGN.md §8): S1 verify beside ring's two raw Ed25519
+//! verifications of the same messages, T1 verify, and verdicts per second with a
+//! 50,000-ticket bundle.
 //!
 //! Run: `cargo bench -p tessera-gate -- --warm-up-time 1 --measurement-time 3`.
 // Benchmark set-up is test code: a failure there should stop the run loudly.

@@ -1,6 +1,6 @@
 //! The attendee sync: binds the account's unbound tickets to the calling device (first
 //! device wins) and answers with everything that device may hold, secrets sealed to the
-//! request's ephemeral X25519 key with a fresh issuer ephemeral key (DESIGN §3).
+//! request's ephemeral X25519 key with a fresh issuer ephemeral key (docs/DESIGN.md §3).
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
-//! Sync of 1,000 tickets from a loopback issuer (DESIGN §8 budget: ≤ 1 s): the whole
-//! round trip — signed request, issuer binding and sealing 1,000 seeds to the ephemeral
+//! Sync of 1,000 tickets from a loopback issuer (docs/DESIGN.md §8 budget: ≤ 1 s): the
+//! whole round trip — signed request, issuer binding and sealing 1,000 seeds to the ephemeral
 //! key, JSON over HTTP, validation, unsealing and resealing under the KEK, one SQLite
 //! transaction.
 

@@ -1,8 +1,9 @@
 //! Harness for the end-to-end tests: a real reference issuer on a random loopback port
 //! with a SQLite data dir, wallets on real SQLite files talking to it over HTTP, and the
-//! gate verifier fed from the issuer's bundle. The only fakes are the ones DESIGN allows:
-//! the key vault ([`FileKeyVault`], [`KeystoreDirVault`], [`tessera_core::MemoryKeyVault`]) and the clock
-//! ([`tessera_core::ManualClock`]), shared by the issuer and the wallets.
+//! gate verifier fed from the issuer's bundle. The only fakes are the ones docs/DESIGN.md §9
+//! allows: the key vault ([`FileKeyVault`], [`KeystoreDirVault`],
+//! [`tessera_core::MemoryKeyVault`]) and the clock ([`tessera_core::ManualClock`]), shared
+//! by the issuer and the wallets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -38,7 +39,8 @@ pub struct Env {
     http: reqwest::Client,
 }
 
-/// Installs ring as rustls' process-wide provider: reqwest is built without one (DESIGN §2).
+/// Installs ring as rustls' process-wide provider: reqwest is built without one
+/// (docs/DESIGN.md §2).
 pub fn install_ring() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

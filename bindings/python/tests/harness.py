@@ -1,5 +1,5 @@
 """Harness for the Python tests: a real reference issuer started as a subprocess, an admin client for it
-(urllib), and the two fakes DESIGN allows, named as such: a key vault and a clock.
+(urllib), and the two fakes docs/DESIGN.md §9 allows, named as such: a key vault and a clock.
 
 The issuer binary is ``target/debug/tessera-issuer`` (built here if missing, or given by
 ``TESSERA_ISSUER_BIN``); the package needs ``bindings/generate.sh`` to have run.

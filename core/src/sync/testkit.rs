@@ -2,7 +2,7 @@
 //! builds sync answers with real cryptography, and a tiny raw-HTTP server on loopback that
 //! can also answer the way broken or hostile servers do.
 //!
-//! The only fakes are the ones DESIGN §9 allows (memory key vault, manual clock) plus the
+//! The only fakes are the ones docs/DESIGN.md §9 allows (memory key vault, manual clock) plus the
 //! stand-in issuer: core cannot depend on `tessera-issuer`, so end-to-end tests against
 //! the real one live in `tests/`.
 

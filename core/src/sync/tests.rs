@@ -1073,7 +1073,7 @@ fn value_changed(a: &serde_json::Value, b: &serde_json::Value) -> bool {
     }
 }
 
-/// DESIGN §7 "malicious or broken server response": bytes of a valid answer flipped at
+/// docs/DESIGN.md §7 "malicious or broken server response": bytes of a valid answer flipped at
 /// random. A flip inside any signed, sealed or pinned part is never applied; every
 /// refusal leaves the store as it was, and nothing panics.
 #[test]
