@@ -246,7 +246,7 @@ if __name__ == "__main__":
 PY
 
 step "start tessera-issuer --dev"
-target/debug/tessera-issuer --dev --data-dir "$tmp/data" --port 0 \
+"${CARGO_TARGET_DIR:-target}/debug/tessera-issuer" --dev --data-dir "$tmp/data" --port 0 \
   >"$tmp/issuer.out" 2>"$tmp/issuer.err" &
 issuer_pid=$!
 for _ in $(seq 1 100); do
