@@ -5,6 +5,7 @@
 //! Field names avoid `message`, which clashes with the exception base classes of Kotlin
 //! and Python: explanations are in `reason` or `detail`.
 
+use tessera_core::sync::api::ApiErrorCode;
 use tessera_core::sync::error::SyncError;
 use tessera_core::{VaultError as CoreVaultError, WalletError as CoreWalletError};
 
@@ -204,13 +205,43 @@ fn needs(missing: &[Verification], detail: &str) -> String {
 
 impl WalletError {
     /// The variant's name, for log lines: the text may quote the issuer, and a log line
-    /// carries no more than the kind.
-    pub(crate) fn kind(&self) -> String {
-        let text = format!("{self:?}");
-        text.split([' ', '{', '('])
-            .next()
-            .unwrap_or_default()
-            .to_owned()
+    /// carries no more than the kind. Written out per variant (no wildcard), so a new
+    /// variant must be given its kind here.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::Locked { .. } => "Locked",
+            Self::NeedsVerification { .. } => "NeedsVerification",
+            Self::NeedsSync => "NeedsSync",
+            Self::Expired => "Expired",
+            Self::Revoked => "Revoked",
+            Self::BoundElsewhere => "BoundElsewhere",
+            Self::NotFound { .. } => "NotFound",
+            Self::Tampered { .. } => "Tampered",
+            Self::KeyMissing => "KeyMissing",
+            Self::VaultUnavailable { .. } => "VaultUnavailable",
+            Self::WalletLocked => "WalletLocked",
+            Self::PresenceDenied => "PresenceDenied",
+            Self::ChangeBlocked { .. } => "ChangeBlocked",
+            Self::NotTransferable { .. } => "NotTransferable",
+            Self::Conflict { .. } => "Conflict",
+            Self::RateLimited { .. } => "RateLimited",
+            Self::CodeExpired => "CodeExpired",
+            Self::TooManyAttempts => "TooManyAttempts",
+            Self::WrongCode => "WrongCode",
+            Self::Unauthorized { .. } => "Unauthorized",
+            Self::Network { .. } => "Network",
+            Self::Timeout => "Timeout",
+            Self::InvalidUrl { .. } => "InvalidUrl",
+            Self::InsecureUrl { .. } => "InsecureUrl",
+            Self::BadServerTime { .. } => "BadServerTime",
+            Self::BadSignature => "BadSignature",
+            Self::UnsignedTime => "UnsignedTime",
+            Self::BadResponse { .. } => "BadResponse",
+            Self::ServerError { .. } => "ServerError",
+            Self::Storage { .. } => "Storage",
+            Self::Invalid { .. } => "Invalid",
+            Self::Internal { .. } => "Internal",
+        }
     }
 }
 
@@ -274,11 +305,13 @@ impl From<SyncError> for WalletError {
             S::CodeExpired => Self::CodeExpired,
             S::TooManyAttempts => Self::TooManyAttempts,
             S::WrongCode => Self::WrongCode,
-            S::Unauthorized { code } => Self::Unauthorized { code },
+            S::Unauthorized { code } => Self::Unauthorized {
+                code: code_text(code),
+            },
             // The session already re-anchored and retried once; a second refusal means
             // the issuer does not accept this device's requests.
             S::StaleRequest => Self::Unauthorized {
-                code: "stale_request".into(),
+                code: ApiErrorCode::StaleRequest.to_string(),
             },
             S::NotFound { message } => Self::NotFound { what: message },
             S::Conflict { message } => Self::Conflict { detail: message },
@@ -288,12 +321,17 @@ impl From<SyncError> for WalletError {
                 message,
             } => Self::ServerError {
                 status,
-                code,
+                code: code_text(code),
                 detail: message,
             },
             S::Wallet(w) => w.into(),
         }
     }
+}
+
+/// The issuer's error code as the FFI records carry it: its wire string, or empty.
+fn code_text(code: Option<ApiErrorCode>) -> String {
+    code.map(|c| c.to_string()).unwrap_or_default()
 }
 
 impl From<tessera_core::ids::BadTicketId> for WalletError {
@@ -461,7 +499,7 @@ mod tests {
         assert_eq!(
             m(SyncError::Server {
                 status: 503,
-                code: String::new(),
+                code: None,
                 message: String::new()
             }),
             WalletError::ServerError {
@@ -470,6 +508,157 @@ mod tests {
                 detail: String::new()
             }
         );
+    }
+
+    #[test]
+    fn issuer_codes_reach_the_ffi_as_their_wire_strings() {
+        let m = |e: SyncError| WalletError::from(e);
+        assert_eq!(
+            m(SyncError::Unauthorized {
+                code: Some(ApiErrorCode::BadSignature)
+            }),
+            WalletError::Unauthorized {
+                code: "bad_signature".into()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Unauthorized { code: None }),
+            WalletError::Unauthorized {
+                code: String::new()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 502,
+                code: Some(ApiErrorCode::DeliveryFailed),
+                message: "later".into()
+            }),
+            WalletError::ServerError {
+                status: 502,
+                code: "delivery_failed".into(),
+                detail: "later".into()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 418,
+                code: Some(ApiErrorCode::Other("teapot_busy".into())),
+                message: String::new()
+            }),
+            WalletError::ServerError {
+                status: 418,
+                code: "teapot_busy".into(),
+                detail: String::new()
+            }
+        );
+    }
+
+    /// One value of every variant, in declaration order.
+    fn one_of_each() -> Vec<WalletError> {
+        let s = || "alice@example.com said (no) {x}".to_owned();
+        vec![
+            WalletError::Locked { opens_at: 1 },
+            WalletError::NeedsVerification {
+                missing: vec![Verification::Email],
+                detail: s(),
+            },
+            WalletError::NeedsSync,
+            WalletError::Expired,
+            WalletError::Revoked,
+            WalletError::BoundElsewhere,
+            WalletError::NotFound { what: s() },
+            WalletError::Tampered { what: s() },
+            WalletError::KeyMissing,
+            WalletError::VaultUnavailable { reason: s() },
+            WalletError::WalletLocked,
+            WalletError::PresenceDenied,
+            WalletError::ChangeBlocked { detail: s() },
+            WalletError::NotTransferable { detail: s() },
+            WalletError::Conflict { detail: s() },
+            WalletError::RateLimited {
+                retry_after_secs: Some(2),
+            },
+            WalletError::CodeExpired,
+            WalletError::TooManyAttempts,
+            WalletError::WrongCode,
+            WalletError::Unauthorized { code: s() },
+            WalletError::Network { reason: s() },
+            WalletError::Timeout,
+            WalletError::InvalidUrl { reason: s() },
+            WalletError::InsecureUrl { url: s() },
+            WalletError::BadServerTime { server_time_ms: 3 },
+            WalletError::BadSignature,
+            WalletError::UnsignedTime,
+            WalletError::BadResponse { reason: s() },
+            WalletError::ServerError {
+                status: 500,
+                code: s(),
+                detail: s(),
+            },
+            WalletError::Storage { reason: s() },
+            WalletError::Invalid { reason: s() },
+            WalletError::Internal { reason: s() },
+        ]
+    }
+
+    /// The variant's place in the declaration: exhaustive, so a new variant does not
+    /// compile until it is placed here (and then `one_of_each` must list it).
+    fn ordinal(e: &WalletError) -> usize {
+        use WalletError as W;
+        match e {
+            W::Locked { .. } => 0,
+            W::NeedsVerification { .. } => 1,
+            W::NeedsSync => 2,
+            W::Expired => 3,
+            W::Revoked => 4,
+            W::BoundElsewhere => 5,
+            W::NotFound { .. } => 6,
+            W::Tampered { .. } => 7,
+            W::KeyMissing => 8,
+            W::VaultUnavailable { .. } => 9,
+            W::WalletLocked => 10,
+            W::PresenceDenied => 11,
+            W::ChangeBlocked { .. } => 12,
+            W::NotTransferable { .. } => 13,
+            W::Conflict { .. } => 14,
+            W::RateLimited { .. } => 15,
+            W::CodeExpired => 16,
+            W::TooManyAttempts => 17,
+            W::WrongCode => 18,
+            W::Unauthorized { .. } => 19,
+            W::Network { .. } => 20,
+            W::Timeout => 21,
+            W::InvalidUrl { .. } => 22,
+            W::InsecureUrl { .. } => 23,
+            W::BadServerTime { .. } => 24,
+            W::BadSignature => 25,
+            W::UnsignedTime => 26,
+            W::BadResponse { .. } => 27,
+            W::ServerError { .. } => 28,
+            W::Storage { .. } => 29,
+            W::Invalid { .. } => 30,
+            W::Internal { .. } => 31,
+        }
+    }
+
+    #[test]
+    fn every_variant_has_its_own_kind_naming_it() {
+        let all = one_of_each();
+        let ordinals: Vec<usize> = all.iter().map(ordinal).collect();
+        assert_eq!(ordinals, (0..all.len()).collect::<Vec<_>>(), "one of each");
+        let mut kinds = std::collections::BTreeSet::new();
+        for e in &all {
+            let kind = e.kind();
+            assert!(kinds.insert(kind), "{kind} used twice");
+            // The kind is the variant's own name: what `Debug` starts with.
+            let debug = format!("{e:?}");
+            assert!(
+                debug.starts_with(kind)
+                    && !debug[kind.len()..].starts_with(|c: char| c.is_alphanumeric()),
+                "{kind} for {debug}"
+            );
+            assert!(kind.chars().all(|c| c.is_ascii_alphabetic()), "{kind}");
+        }
     }
 
     #[test]

@@ -182,7 +182,7 @@ impl IssuerApi {
             return Ok(text);
         }
         let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(b) => (b.error, b.message),
+            Ok(b) => (b.error.to_string(), b.message),
             Err(_) => (
                 String::new(),
                 status.canonical_reason().unwrap_or("").into(),

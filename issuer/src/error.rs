@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tessera_core::sync::api::ErrorBody;
+use tessera_core::sync::api::{ApiErrorCode, ErrorBody};
 
 /// A refused or failed request: status, stable code, and a message for people.
 ///
@@ -14,8 +14,8 @@ use tessera_core::sync::api::ErrorBody;
 pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
-    /// Stable machine code (`bad_request`, `unauthorized`, …).
-    pub code: &'static str,
+    /// Stable machine code, shared with the wallet's client.
+    pub code: ApiErrorCode,
     /// What went wrong, for people.
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After`), for `rate_limited`.
@@ -24,11 +24,11 @@ pub struct ApiError {
 
 /// The stable code of a refused request, attached to the response so the metrics layer
 /// can count refusals by code without parsing bodies.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RefusedCode(pub &'static str);
+#[derive(Debug, Clone)]
+pub(crate) struct RefusedCode(pub ApiErrorCode);
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: StatusCode, code: ApiErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -39,25 +39,25 @@ impl ApiError {
 
     /// 400 `bad_request`.
     pub fn bad_request(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", m)
+        Self::new(StatusCode::BAD_REQUEST, ApiErrorCode::BadRequest, m)
     }
     /// 400 `wrong_code`: an SMS code that does not match; `remaining` tries are left.
     pub fn wrong_code(remaining: u32) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
-            "wrong_code",
+            ApiErrorCode::WrongCode,
             format!("wrong code; {remaining} attempts left"),
         )
     }
     /// 401 `unauthorized`.
     pub fn unauthorized(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", m)
+        Self::new(StatusCode::UNAUTHORIZED, ApiErrorCode::Unauthorized, m)
     }
     /// 401 `bad_signature`.
     pub fn bad_signature() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "bad_signature",
+            ApiErrorCode::BadSignature,
             "the request signature does not verify",
         )
     }
@@ -65,7 +65,7 @@ impl ApiError {
     pub fn replayed() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "replayed_request",
+            ApiErrorCode::ReplayedRequest,
             "this request was already received",
         )
     }
@@ -73,27 +73,27 @@ impl ApiError {
     pub fn stale() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "stale_request",
+            ApiErrorCode::StaleRequest,
             "the request timestamp is too far from the issuer's clock",
         )
     }
     /// 403 `forbidden`.
     pub fn forbidden(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", m)
+        Self::new(StatusCode::FORBIDDEN, ApiErrorCode::Forbidden, m)
     }
     /// 404 `not_found`.
     pub fn not_found(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", m)
+        Self::new(StatusCode::NOT_FOUND, ApiErrorCode::NotFound, m)
     }
     /// 403 `needs_verification`.
     pub fn needs_verification(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "needs_verification", m)
+        Self::new(StatusCode::FORBIDDEN, ApiErrorCode::NeedsVerification, m)
     }
     /// 409 `change_blocked`.
     pub fn change_blocked() -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            "change_blocked",
+            ApiErrorCode::ChangeBlocked,
             "an event of this account blocks holder changes; ask the box office",
         )
     }
@@ -101,23 +101,23 @@ impl ApiError {
     pub fn not_transferable() -> Self {
         Self::new(
             StatusCode::CONFLICT,
-            "not_transferable",
+            ApiErrorCode::NotTransferable,
             "the event does not allow transfers",
         )
     }
     /// 409 `conflict`.
     pub fn conflict(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", m)
+        Self::new(StatusCode::CONFLICT, ApiErrorCode::Conflict, m)
     }
     /// 410 `code_expired`.
     pub fn code_expired(m: impl Into<String>) -> Self {
-        Self::new(StatusCode::GONE, "code_expired", m)
+        Self::new(StatusCode::GONE, ApiErrorCode::CodeExpired, m)
     }
     /// 429 `too_many_attempts`.
     pub fn too_many_attempts() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
+            ApiErrorCode::TooManyAttempts,
             "too many wrong codes; request a new one",
         )
     }
@@ -125,22 +125,27 @@ impl ApiError {
     pub fn rate_limited(m: impl Into<String>, retry_after_secs: u64) -> Self {
         Self {
             retry_after_secs: Some(retry_after_secs),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m)
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, ApiErrorCode::RateLimited, m)
         }
     }
     /// 413 `payload_too_large`.
     pub fn payload_too_large() -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ApiErrorCode::PayloadTooLarge,
             "the request body is larger than 1 MiB",
         )
+    }
+    /// 502 `delivery_failed`: the email or SMS could not be sent; trying again later
+    /// may work.
+    pub fn delivery_failed(m: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_GATEWAY, ApiErrorCode::DeliveryFailed, m)
     }
     /// 500 `internal`. The cause is not told: it could name storage details.
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ApiErrorCode::Internal,
             "internal error",
         )
     }
@@ -158,7 +163,7 @@ impl IntoResponse for ApiError {
         let mut r = (
             self.status,
             Json(ErrorBody {
-                error: self.code.to_owned(),
+                error: self.code.clone(),
                 message: self.message,
             }),
         )

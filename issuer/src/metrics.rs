@@ -25,15 +25,20 @@ pub(crate) struct Metrics {
 
 /// A counter family with one label.
 #[derive(Debug, Default)]
-struct Labelled(Mutex<BTreeMap<&'static str, u64>>);
+struct Labelled(Mutex<BTreeMap<String, u64>>);
 
 impl Labelled {
-    fn inc(&self, label: &'static str, by: u64) {
+    fn inc(&self, label: &str, by: u64) {
         let mut m = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        *m.entry(label).or_insert(0) += by;
+        match m.get_mut(label) {
+            Some(n) => *n += by,
+            None => {
+                m.insert(label.to_owned(), by);
+            }
+        }
     }
 
-    fn snapshot(&self) -> BTreeMap<&'static str, u64> {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -144,7 +149,7 @@ fn single(s: &mut String, name: &str, help: &str, v: u64) {
     );
 }
 
-fn family(s: &mut String, name: &str, help: &str, label: &str, values: &BTreeMap<&str, u64>) {
+fn family(s: &mut String, name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>) {
     let _ = write!(s, "# HELP {name} {help}\n# TYPE {name} counter\n");
     for (k, v) in values {
         let _ = writeln!(s, "{name}{{{label}=\"{k}\"}} {v}");
@@ -154,6 +159,6 @@ fn family(s: &mut String, name: &str, help: &str, label: &str, values: &BTreeMap
 /// Counts a refused answer by its code.
 pub(crate) fn count_refusal(m: &Metrics, resp: &Response) {
     if let Some(RefusedCode(code)) = resp.extensions().get::<RefusedCode>() {
-        m.refused.inc(code, 1);
+        m.refused.inc(code.as_str(), 1);
     }
 }

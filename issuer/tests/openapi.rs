@@ -13,7 +13,7 @@ use std::path::Path;
 use common::Harness;
 use reqwest::Method;
 use serde_json::Value;
-use tessera_core::sync::api::ErrorBody;
+use tessera_core::sync::api::{ApiErrorCode, ErrorBody};
 
 /// The document the issuer serves (`routes/openapi.rs` compiles the same file in).
 const DOC: &str = include_str!("../openapi.json");
@@ -319,7 +319,10 @@ async fn other_methods_on_documented_paths_answer_405() {
             let a = send(&h, &method, &url).await;
             assert_eq!(a.status, 405, "{method} {url} is not documented");
             if method != Method::HEAD {
-                assert_eq!(a.error.expect("an ErrorBody").error, "bad_request");
+                assert_eq!(
+                    a.error.expect("an ErrorBody").error,
+                    ApiErrorCode::BadRequest
+                );
             }
         }
     }

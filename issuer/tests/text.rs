@@ -12,7 +12,7 @@ use common::{Device, Harness};
 use reqwest::StatusCode;
 use serde::Serialize;
 use tessera_core::sync::api::{
-    AuditEntry, ErrorBody, HolderChange, OrderRequest, OrderResponse, ProfileUpdate,
+    ApiErrorCode, AuditEntry, ErrorBody, HolderChange, OrderRequest, OrderResponse, ProfileUpdate,
 };
 use tessera_core::{EventId, EventPolicy};
 
@@ -126,7 +126,7 @@ fn assert_refused(r: &common::Reply, field: &str, text: &str) {
         String::from_utf8_lossy(&r.body)
     );
     let e: ErrorBody = r.json();
-    assert_eq!(e.error, "bad_request", "{text:?}");
+    assert_eq!(e.error, ApiErrorCode::BadRequest, "{text:?}");
     assert!(
         e.message.contains(field),
         "{text:?}: the message {:?} does not name the {field}",

@@ -27,13 +27,142 @@ pub struct TimeProof {
     pub signature: String,
 }
 
+/// The stable machine code of an error answer (`ErrorBody.error`): what the issuer sends
+/// and the client acts on. On the wire it is the snake_case string of docs/API.md
+/// (`"bad_request"`, …); a code this version does not know is kept as [`Self::Other`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ApiErrorCode {
+    /// `bad_request` (400, also 405 and other framework refusals): the request itself is
+    /// wrong (a field, the path, the method). Repeating it will not help; fix the input.
+    BadRequest,
+    /// `wrong_code` (400): the SMS code does not match. Let the user try again, up to the
+    /// attempt limit.
+    WrongCode,
+    /// `unauthorized` (401): no or unknown token, or the device is not enrolled. Enroll,
+    /// then repeat.
+    Unauthorized,
+    /// `bad_signature` (401): the request signature does not verify; the device key or
+    /// the signing code is wrong. Repeating will not help.
+    BadSignature,
+    /// `replayed_request` (401): this nonce was already used. Send a fresh request.
+    ReplayedRequest,
+    /// `stale_request` (401): the request timestamp is too far from the issuer's clock.
+    /// Anchor the time (`GET /v1/time`) and sign again.
+    StaleRequest,
+    /// `forbidden` (403): the token's role or scope does not allow this call.
+    Forbidden,
+    /// `not_found` (404): no such ticket, transfer, code or endpoint.
+    NotFound,
+    /// `needs_verification` (403): the account must verify its email or phone on this
+    /// device first.
+    NeedsVerification,
+    /// `change_blocked` (409): an event blocks holder changes; the box office can.
+    ChangeBlocked,
+    /// `not_transferable` (409): the event does not allow transfers.
+    NotTransferable,
+    /// `conflict` (409): the request contradicts the issuer's state (already done, an
+    /// `Idempotency-Key` reused with another request). Refresh, do not repeat blindly.
+    Conflict,
+    /// `code_expired` (410): the code or link expired or was used; request a new one.
+    CodeExpired,
+    /// `too_many_attempts` (429): too many wrong codes; request a new code.
+    TooManyAttempts,
+    /// `rate_limited` (429, with `Retry-After`): wait that long, then try again.
+    RateLimited,
+    /// `payload_too_large` (413): the body is over 1 MiB; it will never be accepted.
+    PayloadTooLarge,
+    /// `internal` (500): the issuer failed; try again later.
+    Internal,
+    /// `delivery_failed` (502): the email or SMS could not be sent; try again later.
+    DeliveryFailed,
+    /// A code this version does not know (from a newer issuer), kept verbatim for error
+    /// texts. Treat it by the HTTP status. Parsing never puts a known code here.
+    Other(String),
+}
+
+impl ApiErrorCode {
+    /// Every code this version knows, in the order of docs/API.md.
+    pub const KNOWN: [Self; 18] = [
+        Self::BadRequest,
+        Self::WrongCode,
+        Self::Unauthorized,
+        Self::BadSignature,
+        Self::ReplayedRequest,
+        Self::StaleRequest,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::NeedsVerification,
+        Self::ChangeBlocked,
+        Self::NotTransferable,
+        Self::Conflict,
+        Self::CodeExpired,
+        Self::TooManyAttempts,
+        Self::RateLimited,
+        Self::PayloadTooLarge,
+        Self::Internal,
+        Self::DeliveryFailed,
+    ];
+
+    /// The code as it travels (`"bad_request"`, …; an unknown code as received).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::WrongCode => "wrong_code",
+            Self::Unauthorized => "unauthorized",
+            Self::BadSignature => "bad_signature",
+            Self::ReplayedRequest => "replayed_request",
+            Self::StaleRequest => "stale_request",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::NeedsVerification => "needs_verification",
+            Self::ChangeBlocked => "change_blocked",
+            Self::NotTransferable => "not_transferable",
+            Self::Conflict => "conflict",
+            Self::CodeExpired => "code_expired",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::RateLimited => "rate_limited",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::Internal => "internal",
+            Self::DeliveryFailed => "delivery_failed",
+            Self::Other(code) => code,
+        }
+    }
+}
+
+impl From<&str> for ApiErrorCode {
+    /// The known code spelled `s`, or [`Self::Other`].
+    fn from(s: &str) -> Self {
+        Self::KNOWN
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .unwrap_or_else(|| Self::Other(s.to_owned()))
+    }
+}
+
+impl std::fmt::Display for ApiErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ApiErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ApiErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Self::from(s.as_str()))
+    }
+}
+
 /// An error body: a stable machine code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable code (`bad_request`, `unauthorized`, `bad_signature`, `replayed_request`,
-    /// `not_found`, `needs_verification`, `change_blocked`, `rate_limited`,
-    /// `code_expired`, `too_many_attempts`, `not_transferable`, `conflict`, `internal`).
-    pub error: String,
+    /// Stable machine code; clients act on it, never on `message`.
+    pub error: ApiErrorCode,
     /// What went wrong, for people. Never contains secrets.
     pub message: String,
 }
@@ -326,4 +455,71 @@ pub struct AuditEntry {
     pub subject: String,
     /// Free text (reason).
     pub detail: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The strings the issuer sends (docs/API.md, issuer/openapi.json), written out
+    /// rather than taken from `as_str`.
+    const WIRE: [&str; 18] = [
+        "bad_request",
+        "wrong_code",
+        "unauthorized",
+        "bad_signature",
+        "replayed_request",
+        "stale_request",
+        "forbidden",
+        "not_found",
+        "needs_verification",
+        "change_blocked",
+        "not_transferable",
+        "conflict",
+        "code_expired",
+        "too_many_attempts",
+        "rate_limited",
+        "payload_too_large",
+        "internal",
+        "delivery_failed",
+    ];
+
+    #[test]
+    fn every_error_code_round_trips_as_the_string_the_issuer_sends() {
+        for (code, wire) in ApiErrorCode::KNOWN.iter().zip(WIRE) {
+            let json = format!("\"{wire}\"");
+            assert_eq!(serde_json::to_string(code).unwrap(), json, "{code:?}");
+            assert_eq!(
+                serde_json::from_str::<ApiErrorCode>(&json).unwrap(),
+                *code,
+                "{wire}"
+            );
+            assert_eq!(code.as_str(), wire);
+            assert_eq!(code.to_string(), wire);
+            assert!(!matches!(code, ApiErrorCode::Other(_)), "{wire}");
+        }
+        let distinct: std::collections::BTreeSet<&str> = ApiErrorCode::KNOWN
+            .iter()
+            .map(ApiErrorCode::as_str)
+            .collect();
+        assert_eq!(distinct.len(), ApiErrorCode::KNOWN.len());
+        let body = ErrorBody {
+            error: ApiErrorCode::RateLimited,
+            message: "slow down".into(),
+        };
+        let json = r#"{"error":"rate_limited","message":"slow down"}"#;
+        assert_eq!(serde_json::to_string(&body).unwrap(), json);
+        assert_eq!(serde_json::from_str::<ErrorBody>(json).unwrap(), body);
+    }
+
+    #[test]
+    fn an_unknown_code_is_kept_verbatim() {
+        let json = r#"{"error":"quota_exceeded","message":"m"}"#;
+        let body: ErrorBody = serde_json::from_str(json).unwrap();
+        assert_eq!(body.error, ApiErrorCode::Other("quota_exceeded".into()));
+        assert_eq!(body.error.as_str(), "quota_exceeded");
+        assert_eq!(serde_json::to_string(&body).unwrap(), json);
+        assert_eq!(ApiErrorCode::from(""), ApiErrorCode::Other(String::new()));
+        assert!(serde_json::from_str::<ErrorBody>(r#"{"error":7,"message":"m"}"#).is_err());
+    }
 }

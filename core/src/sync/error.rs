@@ -4,7 +4,7 @@
 
 use crate::error::WalletError;
 use crate::ids::TicketId;
-use crate::sync::api::ErrorBody;
+use crate::sync::api::{ApiErrorCode, ErrorBody};
 
 /// Everything a call to the issuer, or applying its answer, can fail with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -109,10 +109,11 @@ pub enum SyncError {
     WrongCode,
     /// The issuer did not accept this device's credentials: not enrolled (call enroll),
     /// bad or replayed signature. `code` is the issuer's error code.
-    #[error("unauthorized ({code})")]
+    #[error("unauthorized ({})", code_text(code))]
     Unauthorized {
-        /// `unauthorized`, `bad_signature`, `replayed_request` or `forbidden`.
-        code: String,
+        /// [`ApiErrorCode::Unauthorized`], `BadSignature`, `ReplayedRequest` or
+        /// `Forbidden`; `None` when a 401 or 403 came without an `ErrorBody`.
+        code: Option<ApiErrorCode>,
     },
     /// The request's timestamp was too far from the issuer's clock (the device clock is
     /// off and the wallet has not anchored its time yet).
@@ -131,12 +132,14 @@ pub enum SyncError {
         message: String,
     },
     /// Any other answer outside 2xx.
-    #[error("issuer error {status} {code}: {message}")]
+    #[error("issuer error {status} {}: {message}", code_text(code))]
     Server {
         /// HTTP status.
         status: u16,
-        /// The issuer's error code (empty when the body was not an `ErrorBody`).
-        code: String,
+        /// The issuer's error code (`None` when the body was not an `ErrorBody`): one
+        /// without a variant of its own (`bad_request`, `internal`, `delivery_failed`…) or
+        /// one this version does not know ([`ApiErrorCode::Other`]).
+        code: Option<ApiErrorCode>,
         /// The issuer's explanation.
         message: String,
     },
@@ -160,53 +163,63 @@ impl SyncError {
     /// Maps an HTTP error answer to its typed variant: by the stable `ErrorBody.error`
     /// code first, by status when the body is not an `ErrorBody` (a proxy's error page).
     pub fn from_http(status: u16, body: &[u8], retry_after_secs: Option<u64>) -> Self {
-        let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
-        let (code, message) = match parsed {
-            Some(ErrorBody { error, message }) => (error, message),
-            None => (String::new(), String::new()),
+        use ApiErrorCode as C;
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(body) {
+            Ok(ErrorBody { error, message }) => (Some(error), message),
+            Err(_) => (None, String::new()),
         };
-        match code.as_str() {
-            "needs_verification" => Self::NeedsVerification { message },
-            "change_blocked" => Self::ChangeBlocked { message },
-            "not_transferable" => Self::NotTransferable { message },
-            "rate_limited" => Self::RateLimited { retry_after_secs },
-            "code_expired" => Self::CodeExpired,
-            "too_many_attempts" => Self::TooManyAttempts,
-            "wrong_code" => Self::WrongCode,
-            "unauthorized" | "bad_signature" | "replayed_request" | "forbidden" => {
-                Self::Unauthorized { code }
+        // Every code is listed: a new one must be given its variant (or `Server`) here.
+        match code {
+            Some(C::NeedsVerification) => Self::NeedsVerification { message },
+            Some(C::ChangeBlocked) => Self::ChangeBlocked { message },
+            Some(C::NotTransferable) => Self::NotTransferable { message },
+            Some(C::RateLimited) => Self::RateLimited { retry_after_secs },
+            Some(C::CodeExpired) => Self::CodeExpired,
+            Some(C::TooManyAttempts) => Self::TooManyAttempts,
+            Some(C::WrongCode) => Self::WrongCode,
+            Some(c @ (C::Unauthorized | C::BadSignature | C::ReplayedRequest | C::Forbidden)) => {
+                Self::Unauthorized { code: Some(c) }
             }
-            "stale_request" => Self::StaleRequest,
-            "not_found" => Self::NotFound { message },
-            "conflict" => Self::Conflict { message },
-            "" => match status {
-                401 | 403 => Self::Unauthorized {
-                    code: String::new(),
-                },
+            Some(C::StaleRequest) => Self::StaleRequest,
+            Some(C::NotFound) => Self::NotFound { message },
+            Some(C::Conflict) => Self::Conflict { message },
+            Some(
+                c @ (C::BadRequest
+                | C::PayloadTooLarge
+                | C::Internal
+                | C::DeliveryFailed
+                | C::Other(_)),
+            ) => Self::Server {
+                status,
+                code: Some(c),
+                message,
+            },
+            None => match status {
+                401 | 403 => Self::Unauthorized { code: None },
                 404 => Self::NotFound { message },
                 429 => Self::RateLimited { retry_after_secs },
                 _ => Self::Server {
                     status,
-                    code,
+                    code: None,
                     message,
                 },
             },
-            _ => Self::Server {
-                status,
-                code,
-                message,
-            },
         }
     }
+}
+
+/// An optional code for an error text: the code, or nothing.
+fn code_text(code: &Option<ApiErrorCode>) -> &str {
+    code.as_ref().map_or("", ApiErrorCode::as_str)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn body(code: &str) -> Vec<u8> {
+    fn body(code: ApiErrorCode) -> Vec<u8> {
         serde_json::to_vec(&ErrorBody {
-            error: code.into(),
+            error: code,
             message: "why".into(),
         })
         .unwrap()
@@ -214,53 +227,54 @@ mod tests {
 
     #[test]
     fn every_documented_code_maps_to_its_variant() {
-        let m = |status, code: &str| SyncError::from_http(status, &body(code), Some(7));
+        use ApiErrorCode as C;
+        let m = |status, code: C| SyncError::from_http(status, &body(code), Some(7));
         let why = || "why".to_owned();
         assert_eq!(
-            m(403, "needs_verification"),
+            m(403, C::NeedsVerification),
             SyncError::NeedsVerification { message: why() }
         );
         assert_eq!(
-            m(409, "change_blocked"),
+            m(409, C::ChangeBlocked),
             SyncError::ChangeBlocked { message: why() }
         );
         assert_eq!(
-            m(409, "not_transferable"),
+            m(409, C::NotTransferable),
             SyncError::NotTransferable { message: why() }
         );
         assert_eq!(
-            m(429, "rate_limited"),
+            m(429, C::RateLimited),
             SyncError::RateLimited {
                 retry_after_secs: Some(7)
             }
         );
-        assert_eq!(m(410, "code_expired"), SyncError::CodeExpired);
-        assert_eq!(m(429, "too_many_attempts"), SyncError::TooManyAttempts);
-        assert_eq!(m(400, "wrong_code"), SyncError::WrongCode);
+        assert_eq!(m(410, C::CodeExpired), SyncError::CodeExpired);
+        assert_eq!(m(429, C::TooManyAttempts), SyncError::TooManyAttempts);
+        assert_eq!(m(400, C::WrongCode), SyncError::WrongCode);
         for c in [
-            "unauthorized",
-            "bad_signature",
-            "replayed_request",
-            "forbidden",
+            C::Unauthorized,
+            C::BadSignature,
+            C::ReplayedRequest,
+            C::Forbidden,
         ] {
-            assert_eq!(m(401, c), SyncError::Unauthorized { code: c.into() });
+            assert_eq!(m(401, c.clone()), SyncError::Unauthorized { code: Some(c) });
         }
-        assert_eq!(m(401, "stale_request"), SyncError::StaleRequest);
-        assert_eq!(m(404, "not_found"), SyncError::NotFound { message: why() });
-        assert_eq!(m(409, "conflict"), SyncError::Conflict { message: why() });
+        assert_eq!(m(401, C::StaleRequest), SyncError::StaleRequest);
+        assert_eq!(m(404, C::NotFound), SyncError::NotFound { message: why() });
+        assert_eq!(m(409, C::Conflict), SyncError::Conflict { message: why() });
         assert_eq!(
-            m(500, "internal"),
+            m(500, C::Internal),
             SyncError::Server {
                 status: 500,
-                code: "internal".into(),
+                code: Some(C::Internal),
                 message: why()
             }
         );
         assert_eq!(
-            m(400, "bad_request"),
+            m(400, C::BadRequest),
             SyncError::Server {
                 status: 400,
-                code: "bad_request".into(),
+                code: Some(C::BadRequest),
                 message: why()
             }
         );
@@ -273,9 +287,13 @@ mod tests {
             SyncError::from_http(502, html, None),
             SyncError::Server {
                 status: 502,
-                code: String::new(),
+                code: None,
                 message: String::new()
             }
+        );
+        assert_eq!(
+            SyncError::from_http(502, html, None).to_string(),
+            "issuer error 502 : "
         );
         assert!(SyncError::from_http(502, html, None).is_transient());
         assert_eq!(
@@ -290,10 +308,41 @@ mod tests {
                 retry_after_secs: Some(3)
             }
         );
-        assert!(matches!(
+        assert_eq!(
             SyncError::from_http(401, b"{}", None),
-            SyncError::Unauthorized { .. }
-        ));
+            SyncError::Unauthorized { code: None }
+        );
+    }
+
+    #[test]
+    fn codes_without_a_variant_keep_status_and_code() {
+        let m = |status, code: &str| SyncError::from_http(status, &body(code.into()), None);
+        let e = m(502, "delivery_failed");
+        assert_eq!(
+            e,
+            SyncError::Server {
+                status: 502,
+                code: Some(ApiErrorCode::DeliveryFailed),
+                message: "why".into()
+            }
+        );
+        assert!(e.is_transient());
+        assert_eq!(e.to_string(), "issuer error 502 delivery_failed: why");
+        // A code from a newer issuer: kept for the text, handled by status.
+        let e = m(418, "teapot_busy");
+        assert_eq!(
+            e,
+            SyncError::Server {
+                status: 418,
+                code: Some(ApiErrorCode::Other("teapot_busy".into())),
+                message: "why".into()
+            }
+        );
+        assert_eq!(e.to_string(), "issuer error 418 teapot_busy: why");
+        assert_eq!(
+            m(401, "bad_signature").to_string(),
+            "unauthorized (bad_signature)"
+        );
     }
 
     #[test]

@@ -855,7 +855,7 @@ async fn error_codes_arrive_typed() {
     assert_eq!(
         ws.sync().await,
         Err(SyncError::Unauthorized {
-            code: "unauthorized".into()
+            code: Some(crate::sync::api::ApiErrorCode::Unauthorized)
         })
     );
     assert!(matches!(

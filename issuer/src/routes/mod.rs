@@ -97,14 +97,10 @@ async fn send(st: &Shared, msg: Outgoing) -> Result<(), ApiError> {
     tokio::task::spawn_blocking(move || st.sender.send(channel, &msg.to, &msg.body))
         .await
         .map_err(|_| ApiError::internal())?
-        .map_err(|_| ApiError {
-            status: StatusCode::BAD_GATEWAY,
-            code: "delivery_failed",
-            message: match channel {
+        .map_err(|_| {
+            ApiError::delivery_failed(match channel {
                 Channel::Email => "the email could not be sent; try again later",
                 Channel::Sms => "the SMS could not be sent; try again later",
-            }
-            .into(),
-            retry_after_secs: None,
+            })
         })
 }

@@ -59,7 +59,7 @@ impl Reply {
             "{}",
             String::from_utf8_lossy(&self.body)
         );
-        self.json::<ErrorBody>().error
+        self.json::<ErrorBody>().error.as_str().to_owned()
     }
 
     pub fn ok<T: DeserializeOwned>(&self) -> T {
