@@ -78,6 +78,23 @@ else
   echo "(to fuzz: rustup toolchain install nightly && cargo install cargo-fuzz)"
 fi
 
+step "design rule: the gate and the issuer do not build core's HTTP client"
+# Core's client (reqwest, tokio) is its default feature `sync-client`; the gate and the
+# issuer opt out (docs/DECISIONS.md 40). The gate has no reqwest, rustls or tokio at all;
+# the issuer keeps its own reqwest (SMS webhook) but not core's client. Core without the
+# feature must stay warning-free too.
+if cargo tree -p tessera-gate -e normal --prefix none --locked | grep -E '^(reqwest|rustls|tokio|hyper-util) '; then
+  echo "tessera-gate depends on an HTTP client crate (above)" >&2
+  exit 1
+fi
+for crate in tessera-gate tessera-issuer; do
+  if cargo tree -p "$crate" -e features -i tessera-core --locked | grep 'tessera-core feature "sync-client"'; then
+    echo "$crate builds tessera-core with sync-client: use default-features = false" >&2
+    exit 1
+  fi
+done
+cargo clippy -p tessera-core --no-default-features --lib --tests --locked -- -D warnings
+
 step "Python: independent protocol-vector check"
 venv=target/py-venv
 if [ ! -x "$venv/bin/python" ]; then

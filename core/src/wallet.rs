@@ -371,7 +371,9 @@ impl Wallet {
         Ok(())
     }
 
-    /// Notes the issuer's clock from an unsigned answer, for request timestamps only.
+    /// Notes the issuer's clock from an unsigned answer, for request timestamps only
+    /// (`sync::session`, the HTTP client's).
+    #[cfg(feature = "sync-client")]
     pub(crate) fn note_request_clock(&self, server_unix_ms: i64) {
         let wall = self.wall.now_unix_ms();
         self.session().request_clock_offset_ms = Some(server_unix_ms.saturating_sub(wall));

@@ -62,8 +62,7 @@ impl SmsWebhook {
             }
             _ => return Err(bad("the scheme is https://")),
         }
-        let tls =
-            tessera_core::sync::client::tls_config(&[]).map_err(|_| bad("TLS set-up failed"))?;
+        let tls = tessera_core::sync::tls::tls_config(&[]).map_err(|_| bad("TLS set-up failed"))?;
         let http = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(CONNECT_TIMEOUT)

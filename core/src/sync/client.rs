@@ -9,13 +9,11 @@
 
 use std::future::Future;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Url};
 use ring::rand::{SecureRandom, SystemRandom};
-use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -29,6 +27,7 @@ use crate::sync::error::SyncError;
 use crate::sync::request::{
     HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signing_message,
 };
+use crate::sync::tls::tls_config;
 use crate::sync::transport::{Ephemeral, TransportKey};
 use crate::wallet::Wallet;
 
@@ -129,29 +128,6 @@ fn is_loopback(u: &Url) -> bool {
 /// The URL without path details, for error texts.
 fn redacted(u: &Url) -> String {
     format!("{}://{}", u.scheme(), u.host_str().unwrap_or_default())
-}
-
-/// The rustls configuration: ring as the provider (explicitly, so nothing depends on a
-/// process-wide default or pulls in aws-lc), the webpki roots plus the app's roots.
-pub fn tls_config(extra_roots_der: &[Vec<u8>]) -> Result<rustls::ClientConfig, SyncError> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    for (index, der) in extra_roots_der.iter().enumerate() {
-        roots
-            .add(CertificateDer::from(der.as_slice()))
-            .map_err(|_| SyncError::BadRootCertificate { index })?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SyncError::ClientSetup(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // reqwest uses a preconfigured config as given. HTTP/1.1 only: a sync is one request,
-    // and leaving out reqwest's HTTP/2 keeps the mobile library under its 5 MB budget.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// A request prepared once and sent (possibly several times) by [`IssuerClient`].
@@ -692,19 +668,6 @@ mod tests {
             SyncError::BadRootCertificate { index: 0 }
         );
         assert!(IssuerClient::new("https://example.com", ClientOptions::default()).is_ok());
-    }
-
-    #[test]
-    fn the_tls_config_uses_ring_and_webpki_roots() {
-        let c = tls_config(&[]).unwrap();
-        // ring's provider offers exactly ring's suites; aws-lc would add its own names.
-        assert!(!c.crypto_provider().cipher_suites.is_empty());
-        assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
-        let ring = rustls::crypto::ring::default_provider();
-        assert_eq!(
-            c.crypto_provider().cipher_suites.len(),
-            ring.cipher_suites.len()
-        );
     }
 
     #[test]
