@@ -5,19 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::text;
 use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 use tessera_issuer::{Issuer, IssuerConfig, RunningIssuer};
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// An issuer with event 5 (open now), one ticket, and a gate token for it in a file.
 async fn issuer(dir: &Path, name: &str) -> (RunningIssuer, std::path::PathBuf) {

@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{tessera_with, text};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -74,31 +77,6 @@ impl Drop for Served {
     }
 }
 
-/// Runs `tessera` with `args` and these environment variables (and no inherited
-/// TESSERA_* ones).
-fn tessera(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tessera"));
-    for v in [
-        "TESSERA_TOKEN",
-        "TESSERA_ISSUER",
-        "TESSERA_DB",
-        "TESSERA_VAULT",
-        "COLUMNS",
-        "LINES",
-    ] {
-        c.env_remove(v);
-    }
-    c.args(args).envs(env.iter().copied()).output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "{}", text(o));
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -141,7 +119,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     ];
 
     // The event: flags for every policy field, the token from a file, the answer as JSON.
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "event",
@@ -187,7 +165,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     });
     assert_eq!(p, want);
     // The defaults, in words, with the URL and token from the environment.
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &["issuer", "event", "create", "--id", "8", "--name", "Plain"],
         &admin_env,
     ));
@@ -217,17 +195,17 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     ] {
         let mut all = vec!["issuer", "event", "create"];
         all.extend_from_slice(args);
-        let err = refused(&tessera(&all, &admin_env));
+        let err = refused(&tessera_with(&all, &admin_env));
         assert!(err.contains(flag), "{args:?}: {err}");
     }
-    let err = refused(&tessera(
+    let err = refused(&tessera_with(
         &["issuer", "event", "create", "--id", "9", "--name", "X"],
         &[("TESSERA_ISSUER", url)],
     ));
     assert!(err.contains("no token"), "{err}");
 
     // An order: a personalised event needs a holder; the issuer's refusal is shown.
-    let err = refused(&tessera(
+    let err = refused(&tessera_with(
         &[
             "issuer",
             "order",
@@ -243,7 +221,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
         err.contains("/v1/admin/orders: HTTP 400 bad_request"),
         "{err}"
     );
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "order",
@@ -264,7 +242,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     assert!(out.contains("order: 2 ticket(s) of event 7"), "{out}");
     ticket_on_line(&out, "A1");
     ticket_on_line(&out, "A2");
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "order",
@@ -284,7 +262,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
 
     // A gate token, written to a private file; it fetches its event's bundle.
     let gate_file = dir.path().join("gate.token");
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "token",
@@ -318,7 +296,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
         .to_owned();
     assert!(out.contains("gate · event 7 · gate north-1"), "{out}");
     let bundle = |file: &Path| {
-        tessera(
+        tessera_with(
             &[
                 "gate",
                 "bundle",
@@ -337,14 +315,14 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     };
     ok(&bundle(&gate_file));
     // Gate scopes are checked here, before the issuer is asked.
-    let err = refused(&tessera(
+    let err = refused(&tessera_with(
         &[
             "issuer", "token", "create", "--role", "gate", "--event", "7",
         ],
         &admin_env,
     ));
     assert!(err.contains("--gate-id"), "{err}");
-    let err = refused(&tessera(
+    let err = refused(&tessera_with(
         &[
             "issuer",
             "token",
@@ -357,7 +335,7 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
         &admin_env,
     ));
     assert!(err.contains("--gate-id is for --role gate only"), "{err}");
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "token",
@@ -378,21 +356,30 @@ fn an_event_order_and_staff_tokens_are_set_up_with_typed_flags() {
     assert_eq!(b["token"].as_str().unwrap().len(), 64);
 
     // Listed (never the token), revoked, refused from then on.
-    let out = ok(&tessera(&["issuer", "token", "list", "--json"], &admin_env));
+    let out = ok(&tessera_with(
+        &["issuer", "token", "list", "--json"],
+        &admin_env,
+    ));
     let list: Vec<Value> = serde_json::from_str(&out).unwrap();
     assert_eq!(list.len(), 2, "{out}");
     let gate = list.iter().find(|t| t["id"] == id.as_str()).unwrap();
     assert_eq!(gate["gate_id"], "north-1");
     assert_eq!(gate["revoked_ms"], Value::Null);
     assert!(!out.contains(&read_token(&gate_file)));
-    let out = ok(&tessera(&["issuer", "token", "revoke", &id], &admin_env));
+    let out = ok(&tessera_with(
+        &["issuer", "token", "revoke", &id],
+        &admin_env,
+    ));
     assert!(out.contains(&format!("token {id} revoked")), "{out}");
     let err = refused(&bundle(&gate_file));
     assert!(err.contains("401 unauthorized"), "{err}");
-    let out = ok(&tessera(&["issuer", "token", "list"], &admin_env));
+    let out = ok(&tessera_with(&["issuer", "token", "list"], &admin_env));
     let line = out.lines().find(|l| l.starts_with(&id)).unwrap();
     assert!(line.contains("revoked 20"), "{line}");
-    let err = refused(&tessera(&["issuer", "token", "revoke", "../x"], &admin_env));
+    let err = refused(&tessera_with(
+        &["issuer", "token", "revoke", "../x"],
+        &admin_env,
+    ));
     assert!(err.contains("letters and digits"), "{err}");
 }
 
@@ -409,7 +396,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         ("TESSERA_ISSUER", url),
         ("TESSERA_TOKEN", issuer.admin.as_str()),
     ];
-    ok(&tessera(
+    ok(&tessera_with(
         &[
             "issuer",
             "event",
@@ -427,7 +414,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         ],
         &admin_env,
     ));
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "order",
@@ -446,7 +433,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
     let db: PathBuf = dir.path().join("ada.db");
     let key = format!("dev-file:{}", dir.path().join("ada.key").display());
     // Every option after the subcommand.
-    ok(&tessera(
+    ok(&tessera_with(
         &[
             "wallet",
             "enroll",
@@ -466,7 +453,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         ("TESSERA_DB", db.to_str().unwrap()),
         ("TESSERA_ISSUER", url),
     ];
-    let o = tessera(&["wallet", "sync"], &env);
+    let o = tessera_with(&["wallet", "sync"], &env);
     let out = ok(&o);
     assert!(out.contains("synced: 0 ticket(s)"), "{out}");
     assert!(
@@ -477,7 +464,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         text(&o).contains("UNPROTECTED"),
         "the remembered fake vault still warns"
     );
-    ok(&tessera(
+    ok(&tessera_with(
         &["wallet", "verify-email", "ada@example.org"],
         &env,
     ));
@@ -486,18 +473,21 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         .split_whitespace()
         .find(|w| w.starts_with("tessera://"))
         .unwrap();
-    ok(&tessera(
+    ok(&tessera_with(
         &["wallet", "verify-email", "ada@example.org", "--token", link],
         &env,
     ));
-    let out = ok(&tessera(&["wallet", "sync"], &env));
+    let out = ok(&tessera_with(&["wallet", "sync"], &env));
     assert!(out.contains("synced: 1 ticket(s)"), "{out}");
     assert!(!out.contains("no tickets"), "{out}");
     // Another vault than the remembered one: refused, naming the one to pass.
-    let err = refused(&tessera(&["wallet", "list", "--vault", "keyring"], &env));
+    let err = refused(&tessera_with(
+        &["wallet", "list", "--vault", "keyring"],
+        &env,
+    ));
     assert!(err.contains(&format!("opened with --vault {key}")), "{err}");
     // No wallet file at all: said how to give one.
-    let err = refused(&tessera(&["wallet", "list"], &[]));
+    let err = refused(&tessera_with(&["wallet", "list"], &[]));
     assert!(
         err.contains("--db PATH") && err.contains("TESSERA_DB"),
         "{err}"
@@ -505,7 +495,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
 
     // Two rotating codes, one per 5-second step, drawn whole in a large terminal.
     let big = [env[0], env[1], ("COLUMNS", "200"), ("LINES", "100")];
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &["wallet", "qr", &t1, "--watch", "--frames", "2"],
         &big,
     ));
@@ -519,7 +509,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
 
     // A strict just-in-time event opening in a few seconds: --watch counts down, syncs the
     // release secret when the window opens, then draws.
-    ok(&tessera(
+    ok(&tessera_with(
         &[
             "issuer",
             "event",
@@ -538,7 +528,7 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         ],
         &admin_env,
     ));
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "issuer",
             "order",
@@ -553,10 +543,10 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
         &admin_env,
     ));
     let s1 = ticket_on_line(&out, "B1");
-    ok(&tessera(&["wallet", "sync"], &env));
+    ok(&tessera_with(&["wallet", "sync"], &env));
     let started = std::time::Instant::now();
     let png = dir.path().join("s1.png");
-    let out = ok(&tessera(
+    let out = ok(&tessera_with(
         &[
             "wallet",
             "qr",
@@ -576,6 +566,6 @@ fn the_wallet_takes_its_options_anywhere_remembers_its_vault_and_watches_its_cod
     assert!(std::fs::metadata(&png).unwrap().len() > 0);
     assert!(started.elapsed().as_secs() < 30, "{out}");
     // Without --watch a locked or released ticket is unchanged: one code.
-    let out = ok(&tessera(&["wallet", "qr", &s1], &big));
+    let out = ok(&tessera_with(&["wallet", "qr", &s1], &big));
     assert_eq!(steps(&out).len(), 1, "{out}");
 }

@@ -6,6 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::text;
 use std::process::{Command, Output};
 
 /// `tessera demo --frames 1` (drawn, not headless) in a terminal of `cols`×`rows`.
@@ -16,14 +19,6 @@ fn demo_in(cols: u32, rows: u32) -> Output {
         .env("LINES", rows.to_string())
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Whether a line is part of a drawn QR code (half blocks only, quiet zone included).

@@ -8,25 +8,11 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
 
 /** Failures reach Kotlin as typed exceptions carrying their fields and a readable message. */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ErrorsTest {
-    private lateinit var issuer: IssuerProcess
-
-    @BeforeAll
-    fun startIssuer() {
-        issuer = IssuerProcess.start()
-    }
-
-    @AfterAll
-    fun stopIssuer() = issuer.close()
-
+class ErrorsTest : WithIssuer() {
     @Test
     fun `plain HTTP to another host is refused`(@TempDir dir: Path) {
         val e = assertFailsWith<WalletException.InsecureUrl> {

@@ -3,10 +3,7 @@ package dev.tessera
 import java.nio.file.Path
 import kotlin.test.assertEquals
 import kotlin.test.assertTrue
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
 
 /**
@@ -24,18 +21,7 @@ import org.junit.jupiter.api.io.TempDir
  *
  * For the figure in docs/PERFORMANCE.md run it against the release build (README.md).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class FrameCostTest {
-    private lateinit var issuer: IssuerProcess
-
-    @BeforeAll
-    fun startIssuer() {
-        issuer = IssuerProcess.start()
-    }
-
-    @AfterAll
-    fun stopIssuer() = issuer.close()
-
+class FrameCostTest : WithIssuer() {
     @Test
     fun `time 1,000 frame() calls`(@TempDir dir: Path) {
         // On the release build everything runs twice and the second round is printed:

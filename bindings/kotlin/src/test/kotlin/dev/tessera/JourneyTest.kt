@@ -7,10 +7,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlinx.coroutines.runBlocking
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
 
 /**
@@ -18,18 +15,7 @@ import org.junit.jupiter.api.io.TempDir
  * and sync, locked before the window, frames after, the gate verifier admits the frame
  * and rejects its replay; the wallet's key lives in a vault written in Kotlin.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class JourneyTest {
-    private lateinit var issuer: IssuerProcess
-
-    @BeforeAll
-    fun startIssuer() {
-        issuer = IssuerProcess.start()
-    }
-
-    @AfterAll
-    fun stopIssuer() = issuer.close()
-
+class JourneyTest : WithIssuer() {
     @Test
     fun `enroll and sync, locked before the window, frames after, the gate admits once`(@TempDir dir: Path) {
         val period = 5

@@ -13,10 +13,7 @@ import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
 
 /** A [Logger] written in Kotlin that keeps every line. */
@@ -33,18 +30,7 @@ class RecordingLogger : Logger {
  * codes arrive in order, and cancelling the collector stops the watch in the library
  * (its "stopped" log line; no callback after).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WatchFlowTest {
-    private lateinit var issuer: IssuerProcess
-
-    @BeforeAll
-    fun startIssuer() {
-        issuer = IssuerProcess.start()
-    }
-
-    @AfterAll
-    fun stopIssuer() = issuer.close()
-
+class WatchFlowTest : WithIssuer() {
     @Test
     fun `a collected flow gets the opening and the codes, and cancelling it stops the watch`(@TempDir dir: Path) {
         val opensAt = nowSecs() + 3

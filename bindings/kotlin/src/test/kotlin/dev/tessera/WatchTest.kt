@@ -10,10 +10,7 @@ import kotlin.test.assertNotEquals
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
-import org.junit.jupiter.api.AfterAll
-import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.TestInstance
 import org.junit.jupiter.api.io.TempDir
 
 /** A [FrameListener] written in Kotlin: records what it is told and when. */
@@ -36,18 +33,7 @@ class RecordingListener : FrameListener {
  * then one frame per step delivered at the step boundary, until the handle is stopped
  * (`stop()`, or `close()` / `use {}`).
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class WatchTest {
-    private lateinit var issuer: IssuerProcess
-
-    @BeforeAll
-    fun startIssuer() {
-        issuer = IssuerProcess.start()
-    }
-
-    @AfterAll
-    fun stopIssuer() = issuer.close()
-
+class WatchTest : WithIssuer() {
     @Test
     fun `a watch gets the window opening, then a frame at every step boundary, until stopped`(@TempDir dir: Path) {
         val period = 5
