@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tessera_core::EventId;
 use tessera_core::clock::{SystemWallClock, WallClock};
 use tessera_gate::{
-    Anomaly, DEFAULT_MAX_BUNDLE_AGE_MS, PinnedKeys, PublicKey, ScanLog, ScanResult, Verdict,
-    Verifier, VerifierConfig, signed_bundle,
+    Anomaly, DEFAULT_MAX_BUNDLE_AGE_MS, GateError, PinnedKeys, PublicKey, ScanLog, ScanResult,
+    Verdict, Verifier, VerifierConfig, signed_bundle,
 };
 use tessera_issuer::ISSUER_KEY_ID;
 
@@ -122,8 +122,13 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
         Some(path) if path.exists() => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| CliError::io(format!("reading {}", path.display()), e))?;
-            let pins = signed_bundle::open_first(&text)?.1;
-            Some((text, pins))
+            match signed_bundle::open_first(&text) {
+                Ok((_, pins)) => Some((text, pins)),
+                // A bare bundle written by a version before signing pins nothing: this
+                // fetch sets the gate up again instead of refusing forever.
+                Err(GateError::UnsignedBundle) => None,
+                Err(e) => return Err(e.into()),
+            }
         }
         _ => None,
     };
