@@ -10,11 +10,13 @@
 # must be an UNSTRIPPED build: generate first, strip copies afterwards (a profile with
 # `strip = true` would remove the metadata; ours strip debug info only).
 #
-# Writes:
-#   bindings/python/tessera/tessera_ffi.py + the library next to it
-#   bindings/kotlin/src/main/kotlin/dev/tessera/tessera_ffi.kt
-#   bindings/swift/Sources/Tessera/Tessera.swift
-#   bindings/swift/Sources/TesseraFFI/include/{TesseraFFI.h,module.modulemap}
+# Three UniFFI components: tessera_core and tessera_gate (their types, exported where
+# they are defined) and tessera_ffi (the objects and foreign traits). Writes:
+#   bindings/python/tessera/{tessera_core,tessera_gate,tessera_ffi}.py + the library
+#   bindings/kotlin/src/main/kotlin/dev/tessera/{core/tessera_core,gate/tessera_gate,tessera_ffi}.kt
+#   bindings/swift/Sources/Tessera/{TesseraCore,TesseraGate,Tessera}.swift
+#   bindings/swift/Sources/TesseraFFI/include/{TesseraCoreFFI,TesseraGateFFI,TesseraFFI}.h
+#     and module.modulemap (one C module, TesseraFFI, with the three headers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,22 +72,62 @@ generate python "$tmp/python"
 generate kotlin "$tmp/kotlin"
 generate swift "$tmp/swift"
 
-# Python: the module and the library side by side; the module loads the library from
-# its own directory.
-install_file "$tmp/python/tessera_ffi.py" bindings/python/tessera/tessera_ffi.py
+# Python: the modules and the library side by side in the package; each module loads
+# the library from its own directory, and imports the others relatively.
+for m in tessera_core tessera_gate tessera_ffi; do
+  install_file "$tmp/python/$m.py" "bindings/python/tessera/$m.py"
+done
 install_file "$lib" "bindings/python/tessera/$libfile"
 
-# Kotlin: into the Maven project's source root (package dev.tessera).
-mkdir -p bindings/kotlin/src/main/kotlin/dev/tessera
-install_file "$tmp/kotlin/dev/tessera/tessera_ffi.kt" \
-  bindings/kotlin/src/main/kotlin/dev/tessera/tessera_ffi.kt
+# Kotlin: into the Maven project's source root, one package per component.
+kt=bindings/kotlin/src/main/kotlin/dev/tessera
+mkdir -p "$kt/core" "$kt/gate"
+# UniFFI 0.32 lowers an error of another component thrown by a foreign callback (an
+# app's KeyVault throwing core's VaultException) into that component's RustBuffer class
+# and hands it to this one's call status: a type error in Kotlin (Python's counterpart is
+# patched in tessera/__init__.py; Swift has one C RustBuffer). Copy the buffer into this
+# package's class (same layout, same library); fail if the generated line ever changes.
+ffi_kt="$tmp/kotlin/dev/tessera/tessera_ffi.kt"
+lowering='{ e: VaultException -> FfiConverterTypeVaultError.lower(e) }'
+grep -qF "$lowering" "$ffi_kt" || { echo "generate.sh: VaultError lowering not found in tessera_ffi.kt" >&2; exit 1; }
+sed -i "s/$lowering/{ e: VaultException -> uniffiBufferHere(FfiConverterTypeVaultError.lower(e)) }/" "$ffi_kt"
+cat >> "$ffi_kt" <<'KT'
 
-# Swift: the Swift sources in target Tessera, the C header and module map in target
-# TesseraFFI (SwiftPM wants them under include/ with the map named module.modulemap).
-mkdir -p bindings/swift/Sources/Tessera bindings/swift/Sources/TesseraFFI/include
-install_file "$tmp/swift/Tessera.swift" bindings/swift/Sources/Tessera/Tessera.swift
-install_file "$tmp/swift/TesseraFFI.h" bindings/swift/Sources/TesseraFFI/include/TesseraFFI.h
-install_file "$tmp/swift/TesseraFFI.modulemap" \
-  bindings/swift/Sources/TesseraFFI/include/module.modulemap
+// Added by bindings/generate.sh: a buffer of another component as this package's class.
+private fun uniffiBufferHere(b: RustBufferVaultError.ByValue): RustBuffer.ByValue =
+    RustBuffer.ByValue().also {
+        it.capacity = b.capacity
+        it.len = b.len
+        it.data = b.data
+    }
+KT
+install_file "$ffi_kt" "$kt/tessera_ffi.kt"
+install_file "$tmp/kotlin/dev/tessera/core/tessera_core.kt" "$kt/core/tessera_core.kt"
+install_file "$tmp/kotlin/dev/tessera/gate/tessera_gate.kt" "$kt/gate/tessera_gate.kt"
+
+# Swift: the three sources in target Tessera, the three C headers and one module map in
+# target TesseraFFI (SwiftPM wants them under include/ with the map named
+# module.modulemap). The generator writes a map per header; ours is one module holding
+# all three, the name every generated source imports (ffi_module_name).
+sw=bindings/swift/Sources
+mkdir -p "$sw/Tessera" "$sw/TesseraFFI/include"
+for f in TesseraCore TesseraGate Tessera; do
+  install_file "$tmp/swift/$f.swift" "$sw/Tessera/$f.swift"
+done
+for h in TesseraCoreFFI TesseraGateFFI TesseraFFI; do
+  install_file "$tmp/swift/$h.h" "$sw/TesseraFFI/include/$h.h"
+done
+cat > "$tmp/module.modulemap" <<'MAP'
+module TesseraFFI {
+    header "TesseraCoreFFI.h"
+    header "TesseraGateFFI.h"
+    header "TesseraFFI.h"
+    export *
+    use "Darwin"
+    use "_Builtin_stdbool"
+    use "_Builtin_stdint"
+}
+MAP
+install_file "$tmp/module.modulemap" "$sw/TesseraFFI/include/module.modulemap"
 
 echo "bindings generated from $lib"

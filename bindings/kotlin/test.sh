@@ -52,7 +52,9 @@ else
 fi
 mv -f "$native/$libfile.tmp.$$" "$native/$libfile"   # renamed over: see generate.sh
 
-mvn -B --no-transfer-progress -f bindings/kotlin/pom.xml install -Dtessera.profile="$profile" \
+# `clean`: classes of a type that moved package (issue 11: dev.tessera.core, .gate) would
+# otherwise stay in target/classes and shadow the new ones in same-package lookups.
+mvn -B --no-transfer-progress -f bindings/kotlin/pom.xml clean install -Dtessera.profile="$profile" \
   -Dtessera.target="$tdir" -Dtessera.native.dir="$native" "$@"
 
 version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' bindings/kotlin/pom.xml | head -n 1)
@@ -70,5 +72,5 @@ fi
 offline=()
 for a in "$@"; do case "$a" in -o | --offline) offline=(-o) ;; esac; done
 env -u LD_LIBRARY_PATH -u DYLD_LIBRARY_PATH mvn -B --no-transfer-progress ${offline[@]+"${offline[@]}"} \
-  -f bindings/kotlin/consumer-test/pom.xml verify \
+  -f bindings/kotlin/consumer-test/pom.xml clean verify \
   -Dtessera.version="$version" -Dtessera.issuer="$tdir/$profile/tessera-issuer"

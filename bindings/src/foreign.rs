@@ -106,7 +106,7 @@ impl tessera_core::KeyVault for VaultAdapter {
     fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, tessera_core::VaultError> {
         // The copy handed to the foreign vault leaves Rust's control once lowered; the
         // platform's vault API holds its own copy anyway. Ours is the one we can wipe.
-        Ok(self.0.wrap(wallet_id.to_owned(), kek.to_vec())?)
+        self.0.wrap(wallet_id.to_owned(), kek.to_vec())
     }
 
     fn unwrap(
@@ -120,7 +120,7 @@ impl tessera_core::KeyVault for VaultAdapter {
     }
 
     fn delete(&self, wallet_id: &str) -> Result<(), tessera_core::VaultError> {
-        Ok(self.0.delete(wallet_id.to_owned())?)
+        self.0.delete(wallet_id.to_owned())
     }
 }
 
@@ -218,36 +218,25 @@ impl Log {
 /// platform's key store in apps.
 #[uniffi::export]
 pub fn memory_key_vault() -> Result<Arc<dyn KeyVault>, VaultError> {
-    let inner = tessera_core::MemoryKeyVault::new().map_err(|e| VaultError::Unavailable {
-        reason: e.to_string(),
-    })?;
+    let inner = tessera_core::MemoryKeyVault::new()?;
     Ok(Arc::new(MemoryVault(inner)))
 }
 
 /// The Rust-side implementation behind [`memory_key_vault`].
 struct MemoryVault(tessera_core::MemoryKeyVault);
 
-fn to_ffi(e: tessera_core::VaultError) -> VaultError {
-    match e {
-        tessera_core::VaultError::KeyNotFound => VaultError::KeyNotFound,
-        tessera_core::VaultError::Unavailable(reason) => VaultError::Unavailable { reason },
-    }
-}
-
 impl KeyVault for MemoryVault {
     fn wrap(&self, wallet_id: String, kek: Vec<u8>) -> Result<Vec<u8>, VaultError> {
         let kek = Zeroizing::new(kek);
-        tessera_core::KeyVault::wrap(&self.0, &wallet_id, &kek).map_err(to_ffi)
+        tessera_core::KeyVault::wrap(&self.0, &wallet_id, &kek)
     }
 
     fn unwrap(&self, wallet_id: String, wrapped: Vec<u8>) -> Result<Vec<u8>, VaultError> {
-        tessera_core::KeyVault::unwrap(&self.0, &wallet_id, &wrapped)
-            .map(|k| k.to_vec())
-            .map_err(to_ffi)
+        tessera_core::KeyVault::unwrap(&self.0, &wallet_id, &wrapped).map(|k| k.to_vec())
     }
 
     fn delete(&self, wallet_id: String) -> Result<(), VaultError> {
-        tessera_core::KeyVault::delete(&self.0, &wallet_id).map_err(to_ffi)
+        tessera_core::KeyVault::delete(&self.0, &wallet_id)
     }
 }
 

@@ -1,10 +1,13 @@
 //! tessera-ffi: the Tessera wallet and gate APIs for Kotlin, Swift and Python, exported
 //! with UniFFI proc-macros.
 //!
-//! This crate only converts: types and errors in `types`, `errors` and `gate`, foreign
-//! traits (key vault, presence prompt, frame listener, logger, clock) in `foreign`, the
-//! wallet object in `wallet`, ticket watches in `watch`, and the one async runtime in
-//! `runtime`. Every decision is `tessera-core`'s or `tessera-gate`'s. See bindings/API.md.
+//! The records, enums and errors apps see are tessera-core's and tessera-gate's own
+//! (their `uniffi` feature derives the FFI traits beside them); this crate holds only
+//! what exists because of the FFI: the objects that own the runtime and the session
+//! (`Wallet` in `wallet`, `GateVerifier` in `gate`, ticket watches in `watch`), the
+//! foreign traits and their adapters (`foreign`), the error a foreign callback throws
+//! (`errors`), and the one async runtime (`runtime`). Every decision is core's or the
+//! gate's. See bindings/API.md.
 
 uniffi::setup_scaffolding!();
 
@@ -16,11 +19,15 @@ pub mod types;
 pub mod wallet;
 pub mod watch;
 
-pub use errors::{CallbackError, GateError, VaultError, WalletError};
+pub use errors::{BundleDistrust, CallbackError, GateError, VaultError, WalletError};
 pub use foreign::{ClockSource, FrameListener, KeyVault, LogLevel, Logger, PresenceGate};
-pub use gate::{Anomaly, GateVerifier, MergeReport, RejectReason, ScanResult, Verdict};
+pub use gate::GateVerifier;
+pub use tessera_gate::{
+    AdmissionRef, Anomaly, DuplicateAdmission, MergeReport, RejectReason, ScanResult, Verdict,
+};
 pub use types::{
-    CodeFormat, EventPolicy, Frame, RevealState, SyncReport, TicketSummary, Verification,
+    CodeFormat, Enrollment, EventPolicy, Frame, RevealState, SyncReport, TicketSummary, TimeStatus,
+    TotpAlgorithm, Verification, VerificationStatus,
 };
 pub use wallet::Wallet;
 pub use watch::WatchHandle;

@@ -48,7 +48,9 @@ impl std::fmt::Debug for Wallet {
 }
 
 pub(crate) fn ticket_id(text: &str) -> Result<TicketId, WalletError> {
-    Ok(text.trim().parse::<TicketId>()?)
+    text.trim()
+        .parse::<TicketId>()
+        .map_err(|e| WalletError::invalid(e.to_string()))
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -81,10 +83,8 @@ impl Wallet {
         }
         config.presence =
             presence.map(|p| Arc::new(PresenceAdapter(p)) as Arc<dyn tessera_core::PresenceGate>);
-        let wallet = tessera_core::Wallet::open(config).inspect_err(|e| {
-            let e = WalletError::from(e.clone());
-            log.warn(|| format!("open failed: {}", e.kind()));
-        })?;
+        let wallet = tessera_core::Wallet::open(config)
+            .inspect_err(|e| log.warn(|| format!("open failed: {}", e.kind())))?;
         log.info(|| format!("wallet {} opened", wallet.wallet_id()));
         let (changes, _) = watch::channel(0);
         Ok(Arc::new(Self {
@@ -106,52 +106,34 @@ impl Wallet {
 
     /// Every ticket with its event and current state. Offline.
     pub fn tickets(&self) -> Result<Vec<TicketSummary>, WalletError> {
-        Ok(self
-            .session
-            .wallet()
-            .tickets()?
-            .into_iter()
-            .map(TicketSummary::from)
-            .collect())
+        self.session.wallet().tickets()
     }
 
     /// One ticket with its event and current state. Offline.
     pub fn ticket(&self, ticket_id: String) -> Result<TicketSummary, WalletError> {
-        Ok(self
-            .session
-            .wallet()
-            .ticket(&self::ticket_id(&ticket_id)?)?
-            .into())
+        self.session.wallet().ticket(&self::ticket_id(&ticket_id)?)
     }
 
     /// A ticket's reveal state now. Offline.
     pub fn reveal_state(&self, ticket_id: String) -> Result<RevealState, WalletError> {
-        let state = self
-            .session
+        self.session
             .wallet()
-            .reveal_state(&self::ticket_id(&ticket_id)?)?;
-        Ok(RevealState::from(&state))
+            .reveal_state(&self::ticket_id(&ticket_id)?)
     }
 
     /// The frame to show now. Refused with the matching error (`Locked`,
     /// `NeedsVerification`, `NeedsSync`, `Expired`, `Revoked`…) unless the ticket is
     /// ready. Offline; returns at once when `prepare_next_frame` drew it ahead.
     pub fn frame(&self, ticket_id: String) -> Result<Frame, WalletError> {
-        Ok(self
-            .session
-            .wallet()
-            .frame(&self::ticket_id(&ticket_id)?)?
-            .into())
+        self.session.wallet().frame(&self::ticket_id(&ticket_id)?)
     }
 
     /// Draws the next step's frame ahead and returns it, so the `frame` call at the step
     /// boundary only reads memory. A watch does this for you.
     pub fn prepare_next_frame(&self, ticket_id: String) -> Result<Frame, WalletError> {
-        Ok(self
-            .session
+        self.session
             .wallet()
-            .prepare_next_frame(&self::ticket_id(&ticket_id)?)?
-            .into())
+            .prepare_next_frame(&self::ticket_id(&ticket_id)?)
     }
 
     /// Asks the `PresenceGate` (blocking until the user answers); on success the ticket
@@ -161,7 +143,7 @@ impl Wallet {
         let id = self::ticket_id(&ticket_id)?;
         let result = self.session.wallet().confirm_presence(&id);
         self.changed();
-        Ok(result?)
+        result
     }
 
     /// Forgets the key-encryption key, drawn frames and presence confirmations: frames
@@ -176,7 +158,7 @@ impl Wallet {
     pub fn unlock(&self) -> Result<(), WalletError> {
         let result = self.session.wallet().unlock();
         self.changed();
-        Ok(result?)
+        result
     }
 
     /// Pins the issuer signing keys the app ships with (key id → Ed25519 public key, 64
@@ -233,57 +215,47 @@ impl Wallet {
     /// "ios", "jvm", "python").
     pub async fn enroll(&self, platform: String) -> Result<Enrollment, WalletError> {
         let s = self.session.clone();
-        let r = self
-            .call("enroll", async move { Ok(s.enroll(&platform).await?) })
-            .await?;
-        Ok(r.into())
+        self.call("enroll", async move { Ok(s.enroll(&platform).await?) })
+            .await
     }
 
     /// Asks the issuer to email a confirmation link to the order's address.
     pub async fn request_email(&self, email: String) -> Result<VerificationStatus, WalletError> {
         let s = self.session.clone();
-        let r = self
-            .call("request_email", async move {
-                Ok(s.request_email(&email).await?)
-            })
-            .await?;
-        Ok(r.into())
+        self.call("request_email", async move {
+            Ok(s.request_email(&email).await?)
+        })
+        .await
     }
 
     /// Confirms the emailed link's token from this device (the `token=` value of the
     /// `tessera://verify-email` link); email verification counts at once.
     pub async fn confirm_email(&self, token: String) -> Result<VerificationStatus, WalletError> {
         let s = self.session.clone();
-        let r = self
-            .call("confirm_email", async move {
-                Ok(s.confirm_email(&token).await?)
-            })
-            .await?;
-        Ok(r.into())
+        self.call("confirm_email", async move {
+            Ok(s.confirm_email(&token).await?)
+        })
+        .await
     }
 
     /// Asks the issuer to text a 6-digit code to the order's phone (E.164, for example
     /// "+33612345678"). Email must be verified first.
     pub async fn request_phone(&self, phone: String) -> Result<VerificationStatus, WalletError> {
         let s = self.session.clone();
-        let r = self
-            .call("request_phone", async move {
-                Ok(s.request_phone(&phone).await?)
-            })
-            .await?;
-        Ok(r.into())
+        self.call("request_phone", async move {
+            Ok(s.request_phone(&phone).await?)
+        })
+        .await
     }
 
     /// Confirms the SMS code; phone verification counts at once.
     pub async fn confirm_phone(&self, code: String) -> Result<VerificationStatus, WalletError> {
         let s = self.session.clone();
-        let r = self
-            .call(
-                "confirm_phone",
-                async move { Ok(s.confirm_phone(&code).await?) },
-            )
-            .await?;
-        Ok(r.into())
+        self.call(
+            "confirm_phone",
+            async move { Ok(s.confirm_phone(&code).await?) },
+        )
+        .await
     }
 
     /// Syncs with the issuer: tickets, policies, release secrets, verifications, and the
@@ -300,7 +272,7 @@ impl Wallet {
                 r.tickets, r.events, r.moved, r.releases
             )
         });
-        Ok(r.into())
+        Ok(r)
     }
 
     /// Fetches the issuer's clock, signed by a pinned issuer key over a fresh nonce, and
@@ -363,12 +335,10 @@ impl Wallet {
     ) -> Result<VerificationStatus, WalletError> {
         let s = self.session.clone();
         let update = ProfileUpdate { holder_name, email };
-        let r = self
-            .call("update_profile", async move {
-                Ok(s.update_profile(&update).await?)
-            })
-            .await?;
-        Ok(r.into())
+        self.call("update_profile", async move {
+            Ok(s.update_profile(&update).await?)
+        })
+        .await
     }
 
     /// Erases the wallet: every database row and the vault's key. This object is unusable

@@ -18,7 +18,7 @@ use crate::errors::CallbackError;
 use crate::errors::WalletError;
 use crate::foreign::{FrameListener, Log};
 use crate::runtime::runtime;
-use crate::types::{Frame, RevealState};
+use crate::types::RevealState;
 
 /// A running watch (`Wallet.watch`). Stops on `stop()` and when the handle is dropped
 /// (garbage-collected; Kotlin: `close()` / `use {}`, which every UniFFI object has).
@@ -151,13 +151,12 @@ impl Watch {
         let state = match self.wallet.reveal_state(&self.id) {
             Ok(s) => s,
             Err(e) => {
-                let e = WalletError::from(e);
                 self.log
                     .warn(|| format!("watch {}: state unavailable: {}", self.id, e.kind()));
                 return None;
             }
         };
-        let ffi_state = RevealState::from(&state);
+        let ffi_state = state.clone();
         if self.last_state.as_ref() != Some(&ffi_state) {
             self.last_state = Some(ffi_state.clone());
             self.deliver(|l| l.on_state(ffi_state));
@@ -192,7 +191,6 @@ impl Watch {
         let frame = match self.wallet.frame(&self.id) {
             Ok(f) => f,
             Err(e) => {
-                let e = WalletError::from(e);
                 self.log
                     .warn(|| format!("watch {}: no frame: {}", self.id, e.kind()));
                 return None;
@@ -201,13 +199,12 @@ impl Watch {
         let ends_at_ms = frame.ends_at_ms;
         if self.last_step != Some(frame.step) {
             self.last_step = Some(frame.step);
-            let f = Frame::from(frame);
+            let f = frame;
             self.deliver(|l| l.on_frame(f));
         }
         // Drawn now, while nothing waits on it, so the frame at the boundary is a read.
         if let Err(e) = self.wallet.prepare_next_frame(&self.id) {
             // Expired here only means this was the last step of the window.
-            let e = WalletError::from(e);
             self.log
                 .debug(|| format!("watch {}: next frame not drawn: {}", self.id, e.kind()));
         }

@@ -560,10 +560,10 @@ fn draw_frame(screen: Screen, n: u32, count: u32, frame: &Frame, scans: &[Scan])
     }
     if screen.draws_qr() {
         match render::too_small(
-            qr_need(render::qr_cells(&frame.qr)),
+            qr_need(render::qr_cells(&frame.qr())),
             render::terminal_size(),
         ) {
-            None => lines.extend(render::qr_lines(&frame.qr, screen.is_ansi())),
+            None => lines.extend(render::qr_lines(&frame.qr(), screen.is_ansi())),
             Some(why) => {
                 lines.push(screen.bad(&format!("QR code not drawn: it {why}{TOO_SMALL_HINT}")))
             }
@@ -658,7 +658,7 @@ fn other_device_code(frame: &Frame, bundle: &GateBundle) -> Result<String, CliEr
     };
     let thief = device::generate_seed()
         .and_then(|seed| device::keypair(&seed[..]))
-        .map_err(|e| WalletError::Storage(format!("another device key: {e}")))?;
+        .map_err(|e| WalletError::storage(format!("another device key: {e}")))?;
     let release = bundle.release_secrets.get(&EVENT).map(|s| s.expose());
     Ok(S1Code::generate(&code.signed, &thief, frame.step, release).encode())
 }
@@ -722,7 +722,7 @@ fn write_outputs(dir: &Path, run: &Run) -> Result<(), CliError> {
     }
     write_private(&dir.join("frames.jsonl"), lines.as_bytes())?;
     for (i, f) in run.frames.iter().enumerate() {
-        let png = f.qr.to_png(PNG_MODULE_PX)?;
+        let png = f.qr().to_png(PNG_MODULE_PX)?;
         write_private(&dir.join(format!("frame-{}.png", i + 1)), &png)?;
     }
     let issuer = json!({

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tessera_core::EventId;
 use tessera_core::clock::{SystemWallClock, WallClock};
 use tessera_gate::{
-    Anomaly, DEFAULT_MAX_BUNDLE_AGE_MS, GateError, PinnedKeys, PublicKey, ScanLog, ScanResult,
-    Verdict, Verifier, VerifierConfig, signed_bundle,
+    Anomaly, BundleDistrust, DEFAULT_MAX_BUNDLE_AGE_MS, GateError, PinnedKeys, PublicKey, ScanLog,
+    ScanResult, Verdict, Verifier, VerifierConfig, signed_bundle,
 };
 use tessera_issuer::ISSUER_KEY_ID;
 
@@ -126,7 +126,9 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
                 Ok((_, pins)) => Some((text, pins)),
                 // A bare bundle written by a version before signing pins nothing: this
                 // fetch sets the gate up again instead of refusing forever.
-                Err(GateError::UnsignedBundle) => None,
+                Err(GateError::UntrustedBundle {
+                    why: BundleDistrust::Unsigned,
+                }) => None,
                 Err(e) => return Err(e.into()),
             }
         }

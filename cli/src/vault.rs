@@ -167,7 +167,7 @@ impl DevFileVault {
 
 /// A vault error naming the file (never its content).
 fn unavailable(path: &Path, why: &str) -> VaultError {
-    VaultError::Unavailable(format!("{}: {why}", path.display()))
+    VaultError::unavailable(format!("{}: {why}", path.display()))
 }
 
 impl KeyVault for DevFileVault {

@@ -186,7 +186,7 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
             for t in &tickets {
                 println!(
                     "{}  {}  {}  {}",
-                    t.ticket.id,
+                    t.ticket_id,
                     render::escape(&t.event.name),
                     seat(t),
                     render::state(&t.state)
@@ -240,7 +240,7 @@ async fn open_wallet(db: &Path, given: Option<VaultChoice>) -> Result<Wallet, Cl
     // Opening seals a new key on first use and may ask the keyring: off the async threads.
     let opened = tokio::task::spawn_blocking(move || Wallet::open(WalletConfig::new(path, vault)))
         .await
-        .map_err(|e| WalletError::Storage(format!("opening the wallet: {e}")))?;
+        .map_err(|e| WalletError::storage(format!("opening the wallet: {e}")))?;
     let wallet = match opened {
         Ok(w) => w,
         Err(e) => {
@@ -248,7 +248,7 @@ async fn open_wallet(db: &Path, given: Option<VaultChoice>) -> Result<Wallet, Cl
             if let Some(r) = remembered.as_ref().filter(|r| **r != choice.absolute())
                 && matches!(
                     e,
-                    WalletError::KeyMissing | WalletError::VaultUnavailable(_)
+                    WalletError::KeyMissing | WalletError::VaultUnavailable { .. }
                 )
             {
                 return Err(CliError::Usage(format!(
@@ -257,7 +257,7 @@ async fn open_wallet(db: &Path, given: Option<VaultChoice>) -> Result<Wallet, Cl
                 )));
             }
             return Err(match e {
-                WalletError::VaultUnavailable(why) if choice == VaultChoice::Keyring => {
+                WalletError::VaultUnavailable { reason: why } if choice == VaultChoice::Keyring => {
                     CliError::NoKeyring(why)
                 }
                 e => e.into(),
@@ -304,11 +304,11 @@ impl QrFiles {
     /// Writes the frame's code to the files asked for, and says so.
     fn write(&self, f: &Frame) -> Result<(), CliError> {
         if let Some(path) = &self.png {
-            write_private(path, &f.qr.to_png(MODULE_PX)?)?;
+            write_private(path, &f.qr().to_png(MODULE_PX)?)?;
             println!("PNG → {}", path.display());
         }
         if let Some(path) = &self.svg {
-            write_private(path, f.qr.to_svg(MODULE_PX).as_bytes())?;
+            write_private(path, f.qr().to_svg(MODULE_PX).as_bytes())?;
             println!("SVG → {}", path.display());
         }
         Ok(())
@@ -319,13 +319,13 @@ impl QrFiles {
 /// it do not fit the terminal `term`, one line saying the size needed (never a code cut
 /// off).
 fn qr_or_note(screen: Screen, f: &Frame, below: usize, term: Option<Cells>) -> String {
-    let cells = render::qr_cells(&f.qr);
+    let cells = render::qr_cells(&f.qr());
     let need = Cells {
         cols: cells.cols,
         rows: cells.rows + below,
     };
     match render::too_small(need, term) {
-        None => render::qr_lines(&f.qr, screen.is_ansi()).join("\n"),
+        None => render::qr_lines(&f.qr(), screen.is_ansi()).join("\n"),
         Some(why) => format!("QR code not drawn: it {why}; or write it to a file with --png FILE"),
     }
 }
@@ -467,10 +467,10 @@ async fn refresh_time(session: Option<&WalletSync>) {
 
 /// The seat label (escaped for the terminal), or what an empty one means.
 fn seat(t: &TicketSummary) -> Cow<'_, str> {
-    if t.ticket.seat.is_empty() {
+    if t.seat.is_empty() {
         Cow::Borrowed("general admission")
     } else {
-        render::escape(&t.ticket.seat)
+        render::escape(&t.seat)
     }
 }
 
@@ -478,10 +478,10 @@ fn seat(t: &TicketSummary) -> Cow<'_, str> {
 /// escaped: the wallet refuses control characters at sync, but prints nothing raw.
 fn show(t: &TicketSummary) {
     let e = &t.event;
-    println!("ticket   {}", t.ticket.id);
+    println!("ticket   {}", t.ticket_id);
     println!("event    {} ({})", render::escape(&e.name), e.event_id);
     println!("seat     {}", seat(t));
-    if let Some(name) = &t.ticket.holder_name {
+    if let Some(name) = &t.holder_name {
         println!("holder   {}", render::escape(name));
     }
     println!(

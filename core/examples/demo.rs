@@ -105,7 +105,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             f.payload.len(),
             if ok { "valid" } else { "INVALID" }
         );
-        println!("{}", f.qr.to_terminal());
+        println!("{}", f.qr().to_terminal());
         println!("{}…", &f.payload[..60.min(f.payload.len())]);
         if n + 1 < frames {
             // Draw the next frame now, so the switch at the boundary is instant.

@@ -63,10 +63,24 @@ impl From<TicketId> for String {
     }
 }
 
+// Across the FFI a ticket id is its 32 hex digits; a text that is not one is refused
+// when it is lifted, before any Rust code sees it.
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(TicketId, String, {
+    lower: |id| id.to_string(),
+    try_lift: |text| Ok(text.trim().parse::<TicketId>()?),
+});
+
 /// An event's identity, chosen by the issuer.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct EventId(pub u64);
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(EventId, u64, {
+    lower: |id| id.0,
+    try_lift: |n| Ok(EventId(n)),
+});
 
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

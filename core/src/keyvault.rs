@@ -11,15 +11,40 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use zeroize::Zeroizing;
 
-/// Why a key vault could not wrap or unwrap.
+/// Why a key vault could not wrap or unwrap. An app's own vault (a foreign trait in the
+/// bindings) throws it too.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Error))]
+#[cfg_attr(feature = "uniffi", uniffi::export(Display))]
 pub enum VaultError {
-    /// The vault no longer has the key (app reinstalled, keystore reset, keyring entry deleted).
+    /// The vault no longer has the key (app reinstalled, keystore reset, entry deleted).
     #[error("the key vault no longer holds this wallet's key")]
     KeyNotFound,
-    /// The vault is there but refused or failed; the text says why (never key material).
-    #[error("key vault unavailable: {0}")]
-    Unavailable(String),
+    /// The vault is there but refused or failed; `reason` says why (never key material).
+    /// Any other exception thrown by an app's vault arrives here too.
+    #[error("key vault unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl VaultError {
+    /// The vault refused or failed; `reason` says why.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::Unavailable {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An app's vault that throws something other than a `VaultError` (a foreign exception)
+/// is unavailable, with the exception's text.
+#[cfg(feature = "uniffi")]
+impl From<uniffi::UnexpectedUniFFICallbackError> for VaultError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Unavailable { reason: e.reason }
+    }
 }
 
 /// A platform key store that protects the wallet's key-encryption key.
@@ -50,7 +75,7 @@ impl MemoryKeyVault {
         let mut k = Zeroizing::new([0u8; 32]);
         SystemRandom::new()
             .fill(&mut k[..])
-            .map_err(|_| VaultError::Unavailable("random".into()))?;
+            .map_err(|_| VaultError::unavailable("random"))?;
         Ok(Self {
             key: Mutex::new(Some(k)),
         })
@@ -66,7 +91,7 @@ impl MemoryKeyVault {
         let k = g.as_ref().ok_or(VaultError::KeyNotFound)?;
         UnboundKey::new(&AES_256_GCM, &k[..])
             .map(LessSafeKey::new)
-            .map_err(|_| VaultError::Unavailable("cipher".into()))
+            .map_err(|_| VaultError::unavailable("cipher"))
     }
 }
 
@@ -75,7 +100,7 @@ impl KeyVault for MemoryKeyVault {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
-            .map_err(|_| VaultError::Unavailable("random".into()))?;
+            .map_err(|_| VaultError::unavailable("random"))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(kek);
         let tag = self
@@ -85,7 +110,7 @@ impl KeyVault for MemoryKeyVault {
                 Aad::from(wallet_id.as_bytes()),
                 &mut out[NONCE_LEN..],
             )
-            .map_err(|_| VaultError::Unavailable("wrap".into()))?;
+            .map_err(|_| VaultError::unavailable("wrap"))?;
         out.extend_from_slice(tag.as_ref());
         Ok(out)
     }
@@ -147,7 +172,7 @@ mod os {
     fn map(e: keyring::Error) -> VaultError {
         match e {
             keyring::Error::NoEntry => VaultError::KeyNotFound,
-            other => VaultError::Unavailable(other.to_string()),
+            other => VaultError::unavailable(other.to_string()),
         }
     }
 
@@ -259,7 +284,7 @@ mod keyring_tests {
                 println!("os-keyring branch: round trip through the OS credential store");
             }
             Err(e) => {
-                assert!(matches!(e, VaultError::Unavailable(_)), "{e:?}");
+                assert!(matches!(e, VaultError::Unavailable { .. }), "{e:?}");
                 assert!(
                     std::env::var_os(REQUIRE).is_none(),
                     "{REQUIRE} is set but the OS credential store is unavailable: {e}"

@@ -1,8 +1,12 @@
 //! Tessera core: the engine of a mobile ticket wallet.
 //!
 //! Tickets bound to one device, a reveal window enforced on trusted time, and rotating
-//! codes drawn offline from seeds sealed at rest. Plain Rust: the FFI layer lives in
-//! `bindings/` and only converts types. See docs/ARCHITECTURE.md for the map.
+//! codes drawn offline from seeds sealed at rest. Plain Rust; with the `uniffi` feature
+//! the types apps see (records, enums, errors, ids) also carry UniFFI derives, and
+//! `bindings/` exports them as they are. See docs/ARCHITECTURE.md for the map.
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
 
 pub mod clock;
 pub mod code;

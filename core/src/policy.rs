@@ -14,6 +14,7 @@ pub const DEFAULT_PERIOD_SECS: u8 = 15;
 
 /// Which rotating code an event's tickets show (docs/PROTOCOL.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CodeFormat {
     /// Shared-secret TOTP code; the gate holds the ticket seeds.
     T1,
@@ -23,6 +24,7 @@ pub enum CodeFormat {
 
 /// The HMAC hash of a T1 code (RFC 6238 allows all three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum TotpAlgorithm {
     /// HMAC-SHA-1, what most deployed TOTP systems use.
     Sha1,
@@ -64,6 +66,7 @@ impl TotpAlgorithm {
 
 /// Something the holder must prove before a ticket reveals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Verification {
     /// The order's email address, confirmed from this device.
     Email,
@@ -75,6 +78,7 @@ pub enum Verification {
 
 /// How an event's tickets behave. Chosen by the issuer, carried to the wallet by sync.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct EventPolicy {
     /// The event this policy belongs to.
     pub event_id: EventId,

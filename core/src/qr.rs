@@ -26,6 +26,9 @@ use qrcode::{Color, EcLevel, Version};
 /// also keeps a payload's on-screen size stable from frame to frame.
 pub const ERROR_CORRECTION: EcLevel = EcLevel::M;
 
+/// Modules per side of the largest QR code (version 40).
+pub const MAX_MODULES_PER_SIDE: u32 = 177;
+
 /// Why a payload could not be drawn as a QR code.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum QrError {
@@ -72,6 +75,21 @@ impl QrMatrix {
         let bits = segment(text.as_bytes()).ok_or_else(too_long)?;
         let (size, modules) = draw(bits).ok_or_else(too_long)?;
         Ok(QrMatrix { size, modules })
+    }
+
+    /// A matrix from `size` and its modules row by row as bytes (non-zero = dark), as a
+    /// [`crate::Frame`] carries them; missing modules are light. A size beyond the
+    /// largest QR code (version 40, 177 modules) is cut to it: a frame built or edited
+    /// by app code can draw a wrong picture, never exhaust memory.
+    pub fn from_module_bytes(size: u32, modules: &[u8]) -> QrMatrix {
+        let size = size.min(MAX_MODULES_PER_SIDE);
+        let count = size as usize * size as usize;
+        let mut dark: Vec<bool> = modules.iter().take(count).map(|&b| b != 0).collect();
+        dark.resize(count, false);
+        QrMatrix {
+            size,
+            modules: dark,
+        }
     }
 
     /// Number of modules per side, without the quiet zone (21 for version 1,
@@ -455,7 +473,7 @@ fn format_positions(n: usize, i: usize) -> [(usize, usize); 2] {
 }
 
 /// Largest QR code side (version 40), in modules.
-const MAX_SIDE: usize = 177;
+const MAX_SIDE: usize = MAX_MODULES_PER_SIDE as usize;
 
 /// Mask penalty of ISO/IEC 18004:2015 §7.8.3.1 for an `n`×`n` row-major grid,
 /// as `[N1 runs, N2 blocks, N3 finder-like, N4 balance]`. `scratch` holds the
@@ -949,5 +967,18 @@ mod tests {
         assert_eq!(&png1[..8], b"\x89PNG\r\n\x1a\n");
         assert_eq!(png1, m.to_png(1).unwrap());
         assert!(matches!(m.to_png(u32::MAX), Err(QrError::Png(_))));
+    }
+
+    #[test]
+    fn module_bytes_round_trip_and_hostile_sizes_stay_bounded() {
+        let m = QrMatrix::encode("T1:ABC").unwrap();
+        let bytes: Vec<u8> = m.modules().iter().map(|&d| u8::from(d)).collect();
+        assert_eq!(QrMatrix::from_module_bytes(m.size(), &bytes), m);
+        // A size no QR code has, with too few modules: cut to version 40, missing light.
+        let huge = QrMatrix::from_module_bytes(u32::MAX, &[1, 1]);
+        assert_eq!(huge.size(), MAX_MODULES_PER_SIDE);
+        assert_eq!(huge.modules().len(), 177 * 177);
+        assert!(huge.is_dark(1, 0) && !huge.is_dark(2, 0));
+        assert_eq!(QrMatrix::from_module_bytes(0, &[1]).modules().len(), 0);
     }
 }

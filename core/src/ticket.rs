@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 
 use crate::code::SignedCredential;
 use crate::code::s1::public_key;
+use crate::error::WalletError;
 use crate::ids::{EventId, TicketId};
 use crate::policy::{CodeFormat, EventPolicy, Verification};
 use crate::qr::QrMatrix;
@@ -62,6 +63,7 @@ impl std::fmt::Debug for TicketSecrets {
 
 /// Whether a ticket can show a code now, and if not, what would change that.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RevealState {
     /// The reveal window has not opened (on trusted time). Opens at `opens_at` (Unix s).
     Locked {
@@ -92,34 +94,122 @@ pub enum RevealState {
     Tampered,
 }
 
-/// One ticket as the app lists it.
+/// One ticket as an app lists it: public data only, plus its state at the time of the call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct TicketSummary {
-    /// The ticket.
-    pub ticket: Ticket,
-    /// Its event's policy.
+    /// The ticket's id (32 hex digits across the FFI).
+    pub ticket_id: TicketId,
+    /// Seat label (empty for general admission).
+    pub seat: String,
+    /// Holder name, for personalised events.
+    pub holder_name: Option<String>,
+    /// Whether the issuer revoked it.
+    pub revoked: bool,
+    /// Public key (hex) of the device the issuer bound the ticket to.
+    pub device_public_key_hex: String,
+    /// Its event.
     pub event: EventPolicy,
-    /// Its state at the time of the call.
+    /// Its state when the summary was made.
     pub state: RevealState,
 }
 
+impl TicketSummary {
+    /// The summary of `ticket` under `event` in `state`.
+    pub fn new(ticket: &Ticket, event: EventPolicy, state: RevealState) -> Self {
+        Self {
+            ticket_id: ticket.id,
+            seat: ticket.seat.clone(),
+            holder_name: ticket.holder_name.clone(),
+            revoked: ticket.revoked,
+            device_public_key_hex: hex::encode(ticket.device_public_key),
+            event,
+            state,
+        }
+    }
+}
+
+impl crate::Wallet {
+    /// A ticket's whole public part as synced (its credential and version too), for Rust
+    /// tools and tests; apps list tickets with [`crate::Wallet::tickets`].
+    pub fn ticket_record(&self, id: &TicketId) -> Result<Ticket, WalletError> {
+        Ok(self
+            .store()
+            .ticket(id)?
+            .ok_or_else(|| WalletError::not_found(id))?
+            .ticket)
+    }
+}
+
 /// One frame of a rotating code: what the screen shows during one step.
+///
+/// Draw `qr_modules` yourself (a `qr_size` × `qr_size` grid, row by row, 1 = dark; add
+/// a light margin of 4 modules) or use `qr_svg` / `qr_png`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Frame {
-    /// The ticket shown.
-    pub ticket: TicketId,
+    /// The ticket shown (32 hex digits across the FFI).
+    pub ticket_id: TicketId,
     /// The code format.
     pub format: CodeFormat,
     /// The time step this frame belongs to.
     pub step: u64,
-    /// The QR payload text (docs/PROTOCOL.md).
+    /// The QR payload text (docs/PROTOCOL.md); what a gate scans.
     pub payload: String,
-    /// The QR module matrix of `payload`.
-    pub qr: QrMatrix,
     /// Unix ms when this frame's step begins.
     pub starts_at_ms: i64,
-    /// Unix ms when the next step begins (show the next frame then).
+    /// Unix ms when the next step begins: show the next frame then.
     pub ends_at_ms: i64,
+    /// QR modules per side, without the quiet zone.
+    pub qr_size: u32,
+    /// `qr_size * qr_size` bytes, row-major, 1 = dark module, 0 = light: plain bytes, so
+    /// that an app draws them with its own toolkit and they cross the FFI cheaply.
+    pub qr_modules: Vec<u8>,
+}
+
+impl Frame {
+    /// The frame of `ticket` at `step`, showing `payload` drawn as `qr`.
+    pub fn new(
+        ticket: TicketId,
+        format: CodeFormat,
+        step: u64,
+        payload: String,
+        qr: &QrMatrix,
+        starts_at_ms: i64,
+        ends_at_ms: i64,
+    ) -> Self {
+        Self {
+            ticket_id: ticket,
+            format,
+            step,
+            payload,
+            starts_at_ms,
+            ends_at_ms,
+            qr_size: qr.size(),
+            qr_modules: qr.modules().iter().map(|&dark| u8::from(dark)).collect(),
+        }
+    }
+
+    /// The QR matrix of `qr_modules`, for renderers (terminal, PNG, SVG).
+    pub fn qr(&self) -> QrMatrix {
+        QrMatrix::from_module_bytes(self.qr_size, &self.qr_modules)
+    }
+}
+
+#[cfg_attr(feature = "uniffi", uniffi::export)]
+impl Frame {
+    /// The QR code as a standalone SVG document (quiet zone included); `module_px` sets
+    /// the nominal size of one module (the image scales without blurring).
+    pub fn qr_svg(&self, module_px: u32) -> String {
+        self.qr().to_svg(module_px)
+    }
+
+    /// The QR code as a 1-bit PNG (quiet zone included), `module_px` pixels per module.
+    pub fn qr_png(&self, module_px: u32) -> Result<Vec<u8>, WalletError> {
+        self.qr()
+            .to_png(module_px)
+            .map_err(|e| WalletError::invalid(e.to_string()))
+    }
 }
 
 impl Ticket {

@@ -196,7 +196,7 @@ impl Wallet {
             })?,
             None => {
                 let id = TicketId::random()
-                    .map_err(|_| WalletError::Storage("random".into()))?
+                    .map_err(|_| WalletError::storage("random"))?
                     .to_string();
                 store.put_pending_wallet_id(META_WALLET_ID, &id)?;
                 id
@@ -205,9 +205,9 @@ impl Wallet {
         let kek = Kek::generate().map_err(sealed("kek"))?;
         let wrapped = vault.wrap(&id, kek.expose())?;
         store.set_row_key(RowKey::derive(&kek));
-        let seed = device::generate_seed().map_err(|e| WalletError::Storage(e.to_string()))?;
+        let seed = device::generate_seed().map_err(|e| WalletError::storage(e.to_string()))?;
         let pk =
-            device::public_key_of(&seed[..]).map_err(|e| WalletError::Storage(e.to_string()))?;
+            device::public_key_of(&seed[..]).map_err(|e| WalletError::storage(e.to_string()))?;
         let sealed_seed =
             seal(&kek, &device_ctx(&id), &seed[..]).map_err(sealed("meta device_seed"))?;
         store.set_meta(&[
@@ -309,7 +309,7 @@ impl Wallet {
     pub fn new_time_nonce(&self) -> Result<[u8; 32], WalletError> {
         let mut n = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut n)
-            .map_err(|_| WalletError::Storage("system random generator failed".into()))?;
+            .map_err(|_| WalletError::storage("system random generator failed"))?;
         let mut s = self.session();
         if s.pending_time_nonces.len() >= MAX_PENDING_TIME_NONCES {
             s.pending_time_nonces.pop_front();
@@ -335,7 +335,7 @@ impl Wallet {
         let mut s = self.session();
         let at = s.pending_time_nonces.iter().position(|n| n == nonce);
         let Some(at) = at else {
-            return Err(WalletError::Invalid("time nonce not pending".into()));
+            return Err(WalletError::invalid("time nonce not pending"));
         };
         s.pending_time_nonces.remove(at);
         let anchor = TimeAnchor {
@@ -343,7 +343,7 @@ impl Wallet {
             mono_ms: self.mono.elapsed_ms(),
             session: self.mono.session(),
         };
-        let json = serde_json::to_vec(&anchor).map_err(|e| WalletError::Storage(e.to_string()))?;
+        let json = serde_json::to_vec(&anchor).map_err(|e| WalletError::storage(e.to_string()))?;
         Ok((anchor, json))
     }
 
@@ -433,7 +433,7 @@ impl Wallet {
         let mut known: HashMap<EventId, EventPolicy> = HashMap::new();
         for e in events {
             e.validate()
-                .map_err(|e| WalletError::Invalid(e.to_string()))?;
+                .map_err(|e| WalletError::invalid(e.to_string()))?;
             known.insert(e.event_id, e.clone());
         }
         let rows = self.with_kek(|kek| {
@@ -459,7 +459,7 @@ impl Wallet {
             let policy = match known.get(&t.event_id) {
                 Some(p) => (*p).clone(),
                 None => self.store.event(t.event_id)?.ok_or_else(|| {
-                    WalletError::Invalid(format!(
+                    WalletError::invalid(format!(
                         "ticket {} names unknown event {}",
                         t.id, t.event_id
                     ))
@@ -495,7 +495,7 @@ impl Wallet {
     }
 
     fn check_ticket(t: &Ticket, policy: &EventPolicy, withheld: bool) -> Result<(), WalletError> {
-        let invalid = |why: &str| Err(WalletError::Invalid(format!("ticket {}: {why}", t.id)));
+        let invalid = |why: &str| Err(WalletError::invalid(format!("ticket {}: {why}", t.id)));
         match (&policy.format, &t.credential) {
             (CodeFormat::S1, None) if !withheld => {
                 return invalid("S1 event without credential");
@@ -551,8 +551,8 @@ impl Wallet {
     /// Records that the holder completed `v` (email or phone), as sync reports it.
     pub fn set_verified(&self, v: Verification) -> Result<(), WalletError> {
         if v == Verification::Presence {
-            return Err(WalletError::Invalid(
-                "presence is confirmed per session with confirm_presence".into(),
+            return Err(WalletError::invalid(
+                "presence is confirmed per session with confirm_presence",
             ));
         }
         self.store.set_verified(v, self.trusted_time().now_ms)?;
@@ -562,7 +562,7 @@ impl Wallet {
     /// Marks a ticket revoked, as sync reports it.
     pub fn set_revoked(&self, id: &TicketId) -> Result<(), WalletError> {
         if !self.store.set_revoked(id, true)? {
-            return Err(WalletError::NotFound(*id));
+            return Err(WalletError::not_found(id));
         }
         self.session().frames.clear();
         Ok(())
@@ -626,11 +626,7 @@ impl Wallet {
         for st in tickets {
             if let Some(event) = events.get(&st.ticket.event_id) {
                 let state = self.state_of(&st, event, time, &verified)?;
-                out.push(TicketSummary {
-                    ticket: st.ticket,
-                    event: event.clone(),
-                    state,
-                });
+                out.push(TicketSummary::new(&st.ticket, event.clone(), state));
             }
         }
         Ok(out)
@@ -657,7 +653,7 @@ impl Wallet {
 
     /// One ticket with its event and current state.
     pub fn ticket(&self, id: &TicketId) -> Result<TicketSummary, WalletError> {
-        let st = self.store.ticket(id)?.ok_or(WalletError::NotFound(*id))?;
+        let st = self.store.ticket(id)?.ok_or(WalletError::not_found(id))?;
         let event = self
             .store
             .event(st.ticket.event_id)?
@@ -665,11 +661,7 @@ impl Wallet {
                 what: format!("event {} missing", st.ticket.event_id),
             })?;
         let state = self.state_of(&st, &event, self.trusted_time(), &self.store.verified()?)?;
-        Ok(TicketSummary {
-            ticket: st.ticket,
-            event,
-            state,
-        })
+        Ok(TicketSummary::new(&st.ticket, event, state))
     }
 
     /// A ticket's reveal state now.
@@ -699,7 +691,7 @@ impl Wallet {
 
     /// The ticket, its policy and the current step, or the refusal matching its state.
     fn ready(&self, id: &TicketId) -> Result<(StoredTicket, EventPolicy, u64), WalletError> {
-        let st = self.store.ticket(id)?.ok_or(WalletError::NotFound(*id))?;
+        let st = self.store.ticket(id)?.ok_or(WalletError::not_found(id))?;
         let event = self
             .store
             .event(st.ticket.event_id)?
@@ -798,17 +790,17 @@ impl Wallet {
                 }
             }
         })?;
-        let qr = QrMatrix::encode(&payload).map_err(|e| WalletError::Invalid(e.to_string()))?;
+        let qr = QrMatrix::encode(&payload).map_err(|e| WalletError::invalid(e.to_string()))?;
         let starts_at_ms = step_start_ms(step, event.period_secs);
-        Ok(Frame {
-            ticket: t.id,
-            format: event.format,
+        Ok(Frame::new(
+            t.id,
+            event.format,
             step,
             payload,
-            qr,
+            &qr,
             starts_at_ms,
-            ends_at_ms: step_start_ms(step + 1, event.period_secs),
-        })
+            step_start_ms(step + 1, event.period_secs),
+        ))
     }
 
     fn device_key(&self, kek: &Kek) -> Result<Ed25519KeyPair, WalletError> {

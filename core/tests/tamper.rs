@@ -203,7 +203,7 @@ fn damaged_rows_are_reported_and_the_rest_still_works() {
         .tickets()
         .unwrap()
         .into_iter()
-        .map(|s| s.ticket.id)
+        .map(|s| s.ticket_id)
         .collect();
     assert_eq!(listed, vec![ticket_id(0), ticket_id(1)]);
     let damaged = w.damaged_rows().unwrap();

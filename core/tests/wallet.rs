@@ -146,7 +146,11 @@ fn t1_frames_carry_the_rfc6238_code_of_the_ticket_seed() {
         Some(hotp(p.totp_algorithm, b"event-seed", f.step, p.totp_digits))
     );
     assert_eq!(code.release_mac, None);
-    assert!(f.qr.size() >= 21);
+    assert!(f.qr_size >= 21);
+    assert_eq!(
+        f.qr(),
+        tessera_core::qr::QrMatrix::encode(&f.payload).unwrap()
+    );
     // The next step gives the next code.
     fx.clock.advance(period_ms as u64);
     let g = w.frame(&ticket_id(2)).unwrap();
@@ -244,14 +248,16 @@ fn verifications_are_demanded_then_satisfied() {
     assert_eq!(
         w.frame(&id),
         Err(WalletError::NeedsVerification {
-            missing: vec![Verification::Email, Verification::Presence]
+            missing: vec![Verification::Email, Verification::Presence],
+            detail: String::new(),
         })
     );
     w.set_verified(Verification::Email).unwrap();
     assert_eq!(
         w.frame(&id),
         Err(WalletError::NeedsVerification {
-            missing: vec![Verification::Presence]
+            missing: vec![Verification::Presence],
+            detail: String::new(),
         })
     );
     w.confirm_presence(&id).unwrap();
@@ -262,7 +268,8 @@ fn verifications_are_demanded_then_satisfied() {
     assert_eq!(
         w.frame(&id),
         Err(WalletError::NeedsVerification {
-            missing: vec![Verification::Presence]
+            missing: vec![Verification::Presence],
+            detail: String::new(),
         })
     );
 
@@ -279,6 +286,12 @@ fn close_and_reopen_keeps_every_ticket_and_code() {
     let w = fx.wallet();
     install(&fx, &w, CodeFormat::S1, 50);
     let before = w.tickets().unwrap();
+    let records = |w: &Wallet, list: &[tessera_core::TicketSummary]| {
+        list.iter()
+            .map(|s| (w.ticket_record(&s.ticket_id).unwrap(), s.event.clone()))
+            .collect::<Vec<_>>()
+    };
+    let before_records = records(&w, &before);
     let device = w.device_public_key();
     fx.open_window();
     let f = w.frame(&ticket_id(7)).unwrap();
@@ -287,16 +300,7 @@ fn close_and_reopen_keeps_every_ticket_and_code() {
     assert_eq!(w.device_public_key(), device);
     let after = w.tickets().unwrap();
     assert_eq!(after.len(), 50);
-    assert_eq!(
-        after
-            .iter()
-            .map(|s| (&s.ticket, &s.event))
-            .collect::<Vec<_>>(),
-        before
-            .iter()
-            .map(|s| (&s.ticket, &s.event))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(records(&w, &after), before_records);
     // Same process, same monotonic session: the anchor survived; same step, same code.
     assert_eq!(w.frame(&ticket_id(7)).unwrap().payload, f.payload);
     assert!(w.integrity_check().unwrap());
@@ -342,7 +346,7 @@ fn a_locked_wallet_draws_nothing_until_unlocked() {
     assert!(w.frame(&ticket_id(0)).is_ok());
     assert_eq!(
         w.frame(&ticket_id(99)),
-        Err(WalletError::NotFound(ticket_id(99)))
+        Err(WalletError::not_found(&ticket_id(99)))
     );
 }
 
@@ -385,14 +389,14 @@ fn install_refuses_a_credential_that_disagrees_with_its_event() {
     t.credential = Some(t.credential_for(&other, 1).sign(&fx.issuer).unwrap());
     assert!(matches!(
         w.install(std::slice::from_ref(&p), vec![(t, s)]),
-        Err(WalletError::Invalid(_))
+        Err(WalletError::Invalid { .. })
     ));
     let (t, s) = ticket(0, &p, w.device_public_key(), &fx.issuer);
     let mut s1_without_credential = t.clone();
     s1_without_credential.credential = None;
     assert!(matches!(
         w.install(std::slice::from_ref(&p), vec![(s1_without_credential, s)]),
-        Err(WalletError::Invalid(_))
+        Err(WalletError::Invalid { .. })
     ));
     assert!(
         w.tickets().unwrap().is_empty(),

@@ -277,7 +277,7 @@ impl GateBundle {
 
     /// The bundle as JSON (what an issuer hands to its gates).
     pub fn to_json(&self) -> Result<String, GateError> {
-        serde_json::to_string(self).map_err(|e| GateError::Export(e.to_string()))
+        serde_json::to_string(self).map_err(|e| GateError::export(e.to_string()))
     }
 
     /// Reads and validates a bundle from bare JSON: for test vectors and tools. A gate
@@ -286,11 +286,11 @@ impl GateBundle {
     pub fn from_json(text: &str) -> Result<Self, GateError> {
         // A JSON object only: serde would also read a struct from an array of its fields.
         if !text.trim_start().starts_with('{') {
-            return Err(GateError::InvalidBundle("a bundle is a JSON object"));
+            return Err(GateError::invalid_bundle("a bundle is a JSON object"));
         }
         let b: Self = serde_json::from_str(text).map_err(|e| {
             // serde_json's message quotes no input for these types, but say only where.
-            GateError::Export(format!(
+            GateError::invalid_bundle(format!(
                 "bundle JSON at line {} column {}",
                 e.line(),
                 e.column()
@@ -312,13 +312,13 @@ impl GateBundle {
     /// bundle is left as it was.
     pub fn apply_update(&mut self, update: GateBundle) -> Result<(), GateError> {
         let Some(since) = update.since_seq else {
-            return Err(GateError::InvalidBundle("not an update"));
+            return Err(GateError::invalid_bundle("not an update"));
         };
         if update.event != self.event {
-            return Err(GateError::InvalidBundle("an update for another event"));
+            return Err(GateError::invalid_bundle("an update for another event"));
         }
         if since > self.seq {
-            return Err(GateError::InvalidBundle(
+            return Err(GateError::invalid_bundle(
                 "the update skips changes this bundle lacks: fetch the whole bundle",
             ));
         }
@@ -377,7 +377,7 @@ impl GateBundle {
             }
             (None, None) => None,
             _ => {
-                return Err(GateError::InvalidBundle(
+                return Err(GateError::invalid_bundle(
                     "the update changes the event's code format: fetch the whole bundle",
                 ));
             }
@@ -390,10 +390,10 @@ impl GateBundle {
     /// Checks the invariants the verifier relies on.
     pub fn validate(&self) -> Result<(), GateError> {
         if !(MIN_PERIOD_SECS..=MAX_PERIOD_SECS).contains(&self.period_secs) {
-            return Err(GateError::InvalidBundle("period must be 5–60 s"));
+            return Err(GateError::invalid_bundle("period must be 5–60 s"));
         }
         if self.valid_until <= self.valid_from {
-            return Err(GateError::InvalidBundle("window closes before it opens"));
+            return Err(GateError::invalid_bundle("window closes before it opens"));
         }
         // A small-order issuer key "signs" credentials without any private key; a
         // non-canonical one is another key's alias. Refuse the bundle, not each scan.
@@ -402,26 +402,26 @@ impl GateBundle {
             .values()
             .any(|k| tessera_core::ed25519::check_public_key(&k.0).is_err())
         {
-            return Err(GateError::InvalidBundle(
+            return Err(GateError::invalid_bundle(
                 "issuer key of small order or non-canonical",
             ));
         }
         if self.since_seq.is_none() && !self.changed.is_empty() {
-            return Err(GateError::InvalidBundle(
+            return Err(GateError::invalid_bundle(
                 "a whole bundle lists changed tickets",
             ));
         }
         if self.release_secrets.values().any(Secret::is_empty) {
-            return Err(GateError::InvalidBundle("empty release secret"));
+            return Err(GateError::invalid_bundle("empty release secret"));
         }
         if let Some(t1) = &self.t1 {
             if !(6..=9).contains(&t1.digits) {
-                return Err(GateError::InvalidBundle("T1 digits must be 6–9"));
+                return Err(GateError::invalid_bundle("T1 digits must be 6–9"));
             }
             if t1.ticket_seeds.values().any(Secret::is_empty)
                 || t1.event_seed.as_ref().is_some_and(Secret::is_empty)
             {
-                return Err(GateError::InvalidBundle("empty T1 seed"));
+                return Err(GateError::invalid_bundle("empty T1 seed"));
             }
         }
         Ok(())

@@ -118,6 +118,7 @@ pub struct ScanRecord {
 
 /// Where an admission is in the merged log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AdmissionRef {
     /// The admitting gate.
     pub gate_id: String,
@@ -129,8 +130,10 @@ pub struct AdmissionRef {
 
 /// A ticket admitted twice where re-entry was not allowed: `first` wins, `later` is flagged.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DuplicateAdmission {
-    /// The ticket.
+    /// The ticket (32 hex digits across the FFI).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "ticket_id"))]
     pub ticket: TicketId,
     /// The admission that counts (earliest time, then gate id, then seq).
     pub first: AdmissionRef,
@@ -140,14 +143,15 @@ pub struct DuplicateAdmission {
 
 /// What a merge did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct MergeReport {
     /// Records new to this log.
-    pub imported: usize,
+    pub imported: u32,
     /// Records this log already held, identical.
-    pub unchanged: usize,
+    pub unchanged: u32,
     /// Records whose `(gate_id, seq)` this log held with other content (two gates sharing an
     /// id, or a tampered export); the smaller record is kept so that merges still commute.
-    pub conflicts: usize,
+    pub conflicts: u32,
     /// Every duplicate admission in the log after the merge.
     pub duplicate_admissions: Vec<DuplicateAdmission>,
 }
@@ -183,7 +187,7 @@ fn step_to_sql(step: u64) -> i64 {
 }
 
 fn event_to_sql(event: EventId) -> Result<i64, GateError> {
-    i64::try_from(event.0).map_err(|_| GateError::InvalidBundle("event id out of range"))
+    i64::try_from(event.0).map_err(|_| GateError::invalid_bundle("event id out of range"))
 }
 
 fn step_from_sql(v: i64) -> u64 {
@@ -191,7 +195,7 @@ fn step_from_sql(v: i64) -> u64 {
 }
 
 fn seq_to_sql(seq: u64) -> Result<i64, GateError> {
-    i64::try_from(seq).map_err(|_| GateError::Export("sequence number out of range".into()))
+    i64::try_from(seq).map_err(|_| GateError::export("sequence number out of range"))
 }
 
 type RawRow = (String, i64, i64, Option<String>, Option<i64>, String, bool);
@@ -210,7 +214,7 @@ fn raw_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
 
 fn record_from_raw(raw: RawRow) -> Result<ScanRecord, GateError> {
     let (gate_id, seq, at_ms, ticket, step, outcome, reentry) = raw;
-    let corrupt = || GateError::Storage("scan log row is corrupt".into());
+    let corrupt = || GateError::storage("scan log row is corrupt");
     Ok(ScanRecord {
         gate_id,
         seq: u64::try_from(seq).map_err(|_| corrupt())?,
@@ -251,7 +255,7 @@ impl ScanLog {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
-            return Err(GateError::NewerSchema(version));
+            return Err(GateError::NewerSchema { version });
         }
         for (target, sql) in [(1u32, MIGRATION_1), (2, MIGRATION_2)] {
             if version < target {
@@ -273,7 +277,7 @@ impl ScanLog {
         let mut keys = PinnedKeys::new();
         for row in rows {
             let (id, pk) = row?;
-            let corrupt = || GateError::Storage("pinned key row is corrupt".into());
+            let corrupt = || GateError::storage("pinned key row is corrupt");
             let id = u32::try_from(id).map_err(|_| corrupt())?;
             let pk: [u8; 32] = pk.try_into().map_err(|_| corrupt())?;
             keys.insert(id, PublicKey(pk));
@@ -288,7 +292,7 @@ impl ScanLog {
         if !have.is_empty() {
             return match keys.iter().find(|(id, pk)| have.get(id) != Some(pk)) {
                 None => Ok(()),
-                Some((id, _)) => Err(GateError::BundleKeyNotPinned(*id)),
+                Some((id, _)) => Err(GateError::not_pinned(*id)),
             };
         }
         let tx = self.conn.transaction()?;
@@ -312,7 +316,7 @@ impl ScanLog {
                 |r| r.get(0),
             )
             .optional()?;
-        v.map(|s| u64::try_from(s).map_err(|_| GateError::Storage("negative bundle seq".into())))
+        v.map(|s| u64::try_from(s).map_err(|_| GateError::storage("negative bundle seq")))
             .transpose()
     }
 
@@ -339,7 +343,7 @@ impl ScanLog {
             [gate_id],
             |r| r.get(0),
         )?;
-        v.map(|s| u64::try_from(s).map_err(|_| GateError::Storage("negative seq".into())))
+        v.map(|s| u64::try_from(s).map_err(|_| GateError::storage("negative seq")))
             .transpose()
     }
 
@@ -397,11 +401,11 @@ impl ScanLog {
     pub fn export_jsonl(&self, mut out: impl Write) -> Result<usize, GateError> {
         let records = self.records()?;
         for r in &records {
-            serde_json::to_writer(&mut out, r).map_err(|e| GateError::Export(e.to_string()))?;
+            serde_json::to_writer(&mut out, r).map_err(|e| GateError::export(e.to_string()))?;
             out.write_all(b"\n")
-                .map_err(|e| GateError::Export(e.to_string()))?;
+                .map_err(|e| GateError::export(e.to_string()))?;
         }
-        out.flush().map_err(|e| GateError::Export(e.to_string()))?;
+        out.flush().map_err(|e| GateError::export(e.to_string()))?;
         Ok(records.len())
     }
 
@@ -409,12 +413,12 @@ impl ScanLog {
     pub fn read_jsonl(input: impl BufRead) -> Result<Vec<ScanRecord>, GateError> {
         let mut out = Vec::new();
         for (n, line) in input.lines().enumerate() {
-            let line = line.map_err(|e| GateError::Export(e.to_string()))?;
+            let line = line.map_err(|e| GateError::export(e.to_string()))?;
             if line.trim().is_empty() {
                 continue;
             }
             let rec = serde_json::from_str(&line)
-                .map_err(|_| GateError::Export(format!("line {} is not a scan record", n + 1)))?;
+                .map_err(|_| GateError::export(format!("line {} is not a scan record", n + 1)))?;
             out.push(rec);
         }
         Ok(out)
@@ -446,7 +450,7 @@ impl ScanLog {
             )?;
             for (i, r) in records.iter().enumerate() {
                 if r.gate_id.is_empty() {
-                    return Err(GateError::Export("record without a gate id".into()));
+                    return Err(GateError::export("record without a gate id"));
                 }
                 let seq = seq_to_sql(r.seq)?;
                 let values = params![
@@ -459,7 +463,7 @@ impl ScanLog {
                     r.reentry,
                 ];
                 if insert.execute(values)? == 1 {
-                    report.imported += 1;
+                    report.imported = report.imported.saturating_add(1);
                     stored.push(i);
                     continue;
                 }
@@ -469,10 +473,10 @@ impl ScanLog {
                 let Some(raw) = raw else { continue };
                 let have = record_from_raw(raw)?;
                 if have == *r {
-                    report.unchanged += 1;
+                    report.unchanged = report.unchanged.saturating_add(1);
                     continue;
                 }
-                report.conflicts += 1;
+                report.conflicts = report.conflicts.saturating_add(1);
                 if conflict_key(r) < conflict_key(&have) {
                     replace.execute(values)?;
                     stored.push(i);

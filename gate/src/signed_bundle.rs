@@ -53,7 +53,7 @@ pub fn sign(bundle: &GateBundle, key_id: u32, key: &Ed25519KeyPair) -> Result<St
         payload,
         signature: hex::encode(signature.as_ref()),
     })
-    .map_err(|e| GateError::Export(e.to_string()))
+    .map_err(|e| GateError::export(e.to_string()))
 }
 
 /// Opens a document (a whole bundle, then any updates, one per line) with the keys the
@@ -61,10 +61,10 @@ pub fn sign(bundle: &GateBundle, key_id: u32, key: &Ed25519KeyPair) -> Result<St
 /// updates applied.
 pub fn open(text: &str, pinned: &PinnedKeys) -> Result<GateBundle, GateError> {
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().ok_or(GateError::UnsignedBundle)?;
+    let first = lines.next().ok_or(GateError::UNSIGNED)?;
     let mut bundle = open_line(first, pinned)?;
     if bundle.is_update() {
-        return Err(GateError::InvalidBundle(
+        return Err(GateError::invalid_bundle(
             "the document starts with an update, not a whole bundle",
         ));
     }
@@ -82,7 +82,7 @@ pub fn open_first(text: &str) -> Result<(GateBundle, PinnedKeys), GateError> {
     let first = text
         .lines()
         .find(|l| !l.trim().is_empty())
-        .ok_or(GateError::UnsignedBundle)?;
+        .ok_or(GateError::UNSIGNED)?;
     let unverified = parse_envelope(first)?;
     let claimed = GateBundle::from_json(&unverified.payload)?;
     let pins = claimed.issuer_keys;
@@ -94,8 +94,8 @@ pub fn open_line(line: &str, pinned: &PinnedKeys) -> Result<GateBundle, GateErro
     let env = parse_envelope(line)?;
     let key = pinned
         .get(&env.key_id)
-        .ok_or(GateError::BundleKeyNotPinned(env.key_id))?;
-    let sig = hex::decode(&env.signature).map_err(|_| GateError::BundleSignature)?;
+        .ok_or(GateError::not_pinned(env.key_id))?;
+    let sig = hex::decode(&env.signature).map_err(|_| GateError::BAD_SIGNATURE)?;
     if !tessera_core::ed25519::verify(&key.0, &message(&env.payload), &sig) {
         // Say which failure it is: a document of another issuer (its payload names
         // another key under this id) is a set-up mistake, an edited one an attack.
@@ -104,9 +104,9 @@ pub fn open_line(line: &str, pinned: &PinnedKeys) -> Result<GateBundle, GateErro
             .and_then(|b| b.issuer_keys.get(&env.key_id).copied())
             .is_some_and(|claimed| claimed != *key);
         return Err(if other_issuer {
-            GateError::BundleKeyNotPinned(env.key_id)
+            GateError::not_pinned(env.key_id)
         } else {
-            GateError::BundleSignature
+            GateError::BAD_SIGNATURE
         });
     }
     GateBundle::from_json(&env.payload)
@@ -116,13 +116,13 @@ fn parse_envelope(line: &str) -> Result<Envelope, GateError> {
     // An object, as PROTOCOL §10.2.1 says: serde would also read the four values from a
     // JSON array, a second spelling no other gate implementation need accept.
     if !line.trim_start().starts_with('{') {
-        return Err(GateError::UnsignedBundle);
+        return Err(GateError::UNSIGNED);
     }
     match serde_json::from_str::<Envelope>(line) {
         Ok(env) if env.tessera_bundle == FORMAT => Ok(env),
-        Ok(_) => Err(GateError::InvalidBundle("unknown bundle document format")),
+        Ok(_) => Err(GateError::invalid_bundle("unknown bundle document format")),
         // A bare bundle (or anything else) is not a signed document.
-        Err(_) => Err(GateError::UnsignedBundle),
+        Err(_) => Err(GateError::UNSIGNED),
     }
 }
 
@@ -161,19 +161,16 @@ mod tests {
         let (other_key, other) = key(2);
         // Another issuer's document: named as such, not as an edit.
         let foreign = sign(&bundle(&other, 4), 1, &other_key).unwrap();
-        assert_eq!(open(&foreign, &pins), Err(GateError::BundleKeyNotPinned(1)));
+        assert_eq!(open(&foreign, &pins), Err(GateError::not_pinned(1)));
         // This issuer's document at a gate pinned to the other: also not pinned.
-        assert_eq!(open(&text, &other), Err(GateError::BundleKeyNotPinned(1)));
-        assert_eq!(
-            open(&text, &BTreeMap::new()),
-            Err(GateError::BundleKeyNotPinned(1))
-        );
+        assert_eq!(open(&text, &other), Err(GateError::not_pinned(1)));
+        assert_eq!(open(&text, &BTreeMap::new()), Err(GateError::not_pinned(1)));
         let altered = text.replacen("\\\"seq\\\":4", "\\\"seq\\\":5", 1);
         assert_ne!(altered, text);
-        assert_eq!(open(&altered, &pins), Err(GateError::BundleSignature));
+        assert_eq!(open(&altered, &pins), Err(GateError::BAD_SIGNATURE));
         let bare = bundle(&pins, 4).to_json().unwrap();
-        assert_eq!(open(&bare, &pins), Err(GateError::UnsignedBundle));
-        assert_eq!(open("", &pins), Err(GateError::UnsignedBundle));
+        assert_eq!(open(&bare, &pins), Err(GateError::UNSIGNED));
+        assert_eq!(open("", &pins), Err(GateError::UNSIGNED));
         let (b, pinned) = open_first(&text).unwrap();
         assert_eq!((b.seq, pinned), (4, pins));
     }

@@ -9,6 +9,7 @@ use tessera_core::text::escape;
 
 /// Why a code was refused. Each reason has a [`door_text`](RejectReason::door_text).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum RejectReason {
     /// Not a Tessera code (unknown prefix, bad base32, a field out of range).
     Malformed,
@@ -100,6 +101,23 @@ impl RejectReason {
     }
 }
 
+// What the door app shows and stores for a reason, as methods of the exported enum
+// (`reason.doorText()`, `reason.code()`).
+#[cfg(feature = "uniffi")]
+#[uniffi::export]
+impl RejectReason {
+    /// A short instruction for the person at the door (English).
+    #[uniffi::method(name = "door_text")]
+    pub fn door_text_string(&self) -> String {
+        self.door_text().to_owned()
+    }
+
+    /// The stable lower-case name stored in scan logs (`stale`, `replay`…).
+    pub fn code(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.door_text())
@@ -123,10 +141,12 @@ impl FromStr for RejectReason {
 
 /// The answer for one scan.
 #[derive(Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Verdict {
     /// Let the holder in. Show the seat, and the name for an ID check when there is one.
     Admit {
-        /// The ticket admitted.
+        /// The ticket admitted (32 hex digits across the FFI).
+        #[cfg_attr(feature = "uniffi", uniffi(name = "ticket_id"))]
         ticket: TicketId,
         /// Seat label, when the code or the bundle has one.
         seat: Option<String>,
@@ -203,6 +223,7 @@ impl fmt::Debug for Verdict {
 
 /// Something worth a supervisor's look, raised beside (never instead of) a verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Anomaly {
     /// The same ticket showed a genuine code at another gate shortly before.
     SeenAtOtherGate {
@@ -240,10 +261,12 @@ pub enum Anomaly {
 
 /// A verdict with what the gate learned on the way.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ScanResult {
     /// Admit or reject.
     pub verdict: Verdict,
     /// The ticket the code names, once parsed (not authenticated when the verdict is a signature failure).
+    #[cfg_attr(feature = "uniffi", uniffi(name = "ticket_id"))]
     pub ticket: Option<TicketId>,
     /// The code's step, once parsed.
     pub step: Option<u64>,

@@ -180,7 +180,7 @@ impl Verifier {
     ) -> Result<Self, GateError> {
         bundle.validate()?;
         if gate_id.is_empty() {
-            return Err(GateError::InvalidBundle("gate id must not be empty"));
+            return Err(GateError::invalid_bundle("gate id must not be empty"));
         }
         let next_seq = scan_log.max_seq(gate_id)?.unwrap_or(0).saturating_add(1);
         let records = scan_log.records()?;
@@ -237,7 +237,7 @@ impl Verifier {
     pub fn refresh_bundle(&mut self, document: &str) -> Result<(), GateError> {
         let pins = self.log.pinned_keys()?;
         if pins.is_empty() {
-            return Err(GateError::BundleKeyNotPinned(0));
+            return Err(GateError::not_pinned(0));
         }
         let got = signed_bundle::open_line(document.trim_end(), &pins)?;
         let mut next = if got.is_update() {
@@ -248,7 +248,7 @@ impl Verifier {
             signed_bundle::open(document, &pins)?
         };
         if next.event != self.bundle.event {
-            return Err(GateError::InvalidBundle("a bundle for another event"));
+            return Err(GateError::invalid_bundle("a bundle for another event"));
         }
         next.validate()?;
         self.log.note_bundle_seq(next.event, next.seq)?;

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 use tessera_gate::signed_bundle::{self, PinnedKeys};
-use tessera_gate::{GateBundle, GateError, PublicKey, Secret};
+use tessera_gate::{BundleDistrust, GateBundle, GateError, PublicKey, Secret};
 
 fn load() -> Value {
     let path: PathBuf = [
@@ -36,14 +36,18 @@ fn load() -> Value {
 /// for errors that opening a document never gives.
 fn error_name(e: &GateError) -> Option<&'static str> {
     Some(match e {
-        GateError::UnsignedBundle => "unsigned",
-        GateError::BundleSignature => "bad_signature",
-        GateError::BundleKeyNotPinned(_) => "not_pinned",
+        GateError::UntrustedBundle { why } => match why {
+            BundleDistrust::Unsigned => "unsigned",
+            BundleDistrust::BadSignature => "bad_signature",
+            BundleDistrust::KeyNotPinned { .. } => "not_pinned",
+        },
         // A payload that is not a bundle at all is a JSON error (`Export`) from
         // `GateBundle::from_json`; one that breaks a rule of §10.2 is `InvalidBundle`.
-        GateError::InvalidBundle(_) | GateError::Export(_) => "invalid",
+        GateError::InvalidBundle { .. } | GateError::Export { .. } => "invalid",
         GateError::BundleRolledBack { .. } => "rolled_back",
-        GateError::Storage(_) | GateError::NewerSchema(_) => return None,
+        GateError::Storage { .. } | GateError::NewerSchema { .. } | GateError::Invalid { .. } => {
+            return None;
+        }
     })
 }
 

@@ -165,7 +165,7 @@ fn a_newer_schema_is_refused() {
     drop(c);
     assert_eq!(
         ScanLog::open(&path).unwrap_err(),
-        tessera_gate::GateError::NewerSchema(99)
+        tessera_gate::GateError::NewerSchema { version: 99 }
     );
 }
 

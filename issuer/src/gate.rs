@@ -148,11 +148,11 @@ pub(crate) fn signed_bundle(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScanUploadResponse {
     /// Records new to the issuer's log.
-    pub imported: usize,
+    pub imported: u32,
     /// Records it already held.
-    pub unchanged: usize,
+    pub unchanged: u32,
     /// Records whose `(gate_id, seq)` it held with other content.
-    pub conflicts: usize,
+    pub conflicts: u32,
     /// Every ticket admitted twice where re-entry was not allowed, in the merged log.
     pub duplicate_admissions: Vec<DuplicateAdmission>,
 }
@@ -242,7 +242,9 @@ pub(crate) fn merge(
             .len();
         let report = log.merge(records).map_err(|e| match e {
             // A record the log cannot take (no gate id, seq out of range) is the caller's.
-            GateError::Export(_) => ApiError::bad_request("scan records rejected by the scan log"),
+            GateError::Export { .. } => {
+                ApiError::bad_request("scan records rejected by the scan log")
+            }
             _ => ApiError::internal(),
         })?;
         let new_dups = report.duplicate_admissions.len().saturating_sub(before);

@@ -71,7 +71,7 @@ async fn bundles_are_signed_dated_and_numbered() {
     assert_ne!(edited, text);
     assert_eq!(
         signed_bundle::open(&edited, &h.gate_pins()),
-        Err(GateError::BundleSignature)
+        Err(GateError::BAD_SIGNATURE)
     );
     // Nothing changed: the same sequence number, later date.
     h.advance_ms(5000);

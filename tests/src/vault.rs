@@ -21,7 +21,7 @@ impl FileKeyVault {
 impl KeyVault for FileKeyVault {
     fn wrap(&self, _wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError> {
         // The "wrapped" blob is a marker; the KEK itself sits in the file. Fine for a fake.
-        std::fs::write(&self.path, kek).map_err(|e| VaultError::Unavailable(e.to_string()))?;
+        std::fs::write(&self.path, kek).map_err(|e| VaultError::unavailable(e.to_string()))?;
         Ok(b"file".to_vec())
     }
 
@@ -72,12 +72,12 @@ impl KeystoreDirVault {
         let list = match std::fs::read_dir(&self.dir) {
             Ok(l) => l,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(VaultError::Unavailable(e.to_string())),
+            Err(e) => return Err(VaultError::unavailable(e.to_string())),
         };
         let mut ids = Vec::new();
         for entry in list {
             let name = entry
-                .map_err(|e| VaultError::Unavailable(e.to_string()))?
+                .map_err(|e| VaultError::unavailable(e.to_string()))?
                 .file_name();
             let name = name.to_string_lossy();
             if let Some(id) = name.strip_suffix(".key") {
@@ -91,9 +91,7 @@ impl KeystoreDirVault {
     fn entry(&self, wallet_id: &str) -> Result<PathBuf, VaultError> {
         // Wallet ids are hex; anything else must not steer the path.
         if wallet_id.is_empty() || !wallet_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(VaultError::Unavailable(
-                "wallet id is not a plain name".into(),
-            ));
+            return Err(VaultError::unavailable("wallet id is not a plain name"));
         }
         Ok(self.dir.join(format!("{wallet_id}.key")))
     }
@@ -102,7 +100,7 @@ impl KeystoreDirVault {
 impl KeyVault for KeystoreDirVault {
     fn wrap(&self, wallet_id: &str, kek: &[u8]) -> Result<Vec<u8>, VaultError> {
         let path = self.entry(wallet_id)?;
-        let io = |e: std::io::Error| VaultError::Unavailable(e.to_string());
+        let io = |e: std::io::Error| VaultError::unavailable(e.to_string());
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let tmp = self.dir.join(format!("{wallet_id}.tmp"));
         let text = Zeroizing::new(hex::encode(kek));
@@ -124,18 +122,18 @@ impl KeyVault for KeystoreDirVault {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(VaultError::KeyNotFound);
             }
-            Err(e) => return Err(VaultError::Unavailable(e.to_string())),
+            Err(e) => return Err(VaultError::unavailable(e.to_string())),
         };
         hex::decode(text.trim())
             .map(Zeroizing::new)
-            .map_err(|_| VaultError::Unavailable("entry is not hex".into()))
+            .map_err(|_| VaultError::unavailable("entry is not hex"))
     }
 
     fn delete(&self, wallet_id: &str) -> Result<(), VaultError> {
         match std::fs::remove_file(self.entry(wallet_id)?) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(VaultError::Unavailable(e.to_string())),
+            Err(e) => Err(VaultError::unavailable(e.to_string())),
         }
     }
 }

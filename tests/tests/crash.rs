@@ -145,7 +145,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
     {
         let s = env.session(config());
         env.enroll_and_verify_email(&s, "dave@example.com").await;
-        assert_eq!(s.sync().await.unwrap().tickets, TICKETS);
+        assert_eq!(s.sync().await.unwrap().tickets as usize, TICKETS);
     }
 
     let (mut killed_in_tx, mut old_kept, mut new_kept) = (0, 0, 0);

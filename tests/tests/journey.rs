@@ -205,7 +205,7 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
         let event = ticket.event.event_id.0;
         let token = env.mint_gate(event, &format!("boundary-{event}")).await;
         let format = ticket.event.format;
-        let f = s.frame(&ticket.ticket.id).unwrap();
+        let f = s.frame(&ticket.ticket_id).unwrap();
         let period_ms = 10_000;
         assert_eq!(f.ends_at_ms - f.starts_at_ms, period_ms);
         let bundle = env
@@ -227,7 +227,7 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
                 );
                 if delta.abs() <= 1 {
                     match verdict {
-                        Verdict::Admit { ticket: t, .. } => assert_eq!(t, ticket.ticket.id, "{at}"),
+                        Verdict::Admit { ticket: t, .. } => assert_eq!(t, ticket.ticket_id, "{at}"),
                         other => panic!("{at}: not admitted: {other:?}"),
                     }
                 } else {

@@ -70,7 +70,12 @@ async fn an_email_only_phone_gets_the_tickets_without_secrets_and_shows_needs_ve
         ));
     }
     assert!(
-        other.ticket(&s1).unwrap().ticket.credential.is_none(),
+        other
+            .wallet()
+            .ticket_record(&s1)
+            .unwrap()
+            .credential
+            .is_none(),
         "the S1 credential reached a phone without the required verifications"
     );
 
@@ -93,5 +98,12 @@ async fn an_email_only_phone_gets_the_tickets_without_secrets_and_shows_needs_ve
         assert!(matches!(state(&other, id), RevealState::Ready { .. }));
         other.frame(id).unwrap();
     }
-    assert!(other.ticket(&s1).unwrap().ticket.credential.is_some());
+    assert!(
+        other
+            .wallet()
+            .ticket_record(&s1)
+            .unwrap()
+            .credential
+            .is_some()
+    );
 }

@@ -119,10 +119,10 @@ fn assert_locked(s: &WalletSync, opens_at: i64, why: &str) {
             t.state,
             RevealState::Locked { opens_at },
             "{why}: ticket {} not locked",
-            t.ticket.id
+            t.ticket_id
         );
         assert_eq!(
-            s.frame(&t.ticket.id).map(|_| ()),
+            s.frame(&t.ticket_id).map(|_| ()),
             Err(SyncError::Wallet(WalletError::Locked { opens_at })),
             "{why}: a code was drawn"
         );
@@ -186,6 +186,6 @@ async fn a_clock_a_day_ahead_from_a_proxy_or_a_fake_server_opens_nothing() {
     // 5. The window opens on the issuer's real clock, and then codes come.
     env.clock.advance(3_600_000);
     s.sync().await.unwrap();
-    let id = s.tickets().unwrap()[0].ticket.id;
+    let id = s.tickets().unwrap()[0].ticket_id;
     assert!(s.frame(&id).is_ok());
 }

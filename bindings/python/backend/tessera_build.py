@@ -6,13 +6,14 @@ which, from the workspace root:
 1. builds the workspace's ``uniffi-bindgen`` (debug, feature ``cli``) and the
    ``tessera-ffi`` library with the cargo profile ``release-smaller`` (``--locked``, in
    cargo's own target directory, so it shares the build cache with everything else);
-2. generates ``tessera_ffi.py`` from that library exactly as ``bindings/generate.sh``
+2. generates the modules ``tessera_core.py``, ``tessera_gate.py`` and ``tessera_ffi.py``
+   (one per Rust crate that exports API) from that library exactly as ``bindings/generate.sh``
    does (library mode, ``--config bindings/uniffi-paths.toml``);
 3. strips a copy of the library (its symbol table: ``strip``, where there is one, as
    ``build-release.sh`` and the Kotlin jar do; the bindings are generated already);
 4. writes a wheel tagged ``py3-none-<this platform>`` (the library is loaded with
    ctypes, so any Python 3 on this OS and CPU) holding the ``tessera`` package: its
-   sources and ``py.typed`` from ``tessera/``, the generated module and the library.
+   sources and ``py.typed`` from ``tessera/``, the generated modules and the library.
 
 Nothing is written into the source tree. Standard library only, so a build needs no
 download: only cargo on PATH. Why not maturin: docs/DECISIONS.md.
@@ -38,7 +39,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]  # bindings/python
 WORKSPACE = PROJECT_DIR.parents[1]
 PACKAGE = "tessera"
 # Written by generate.sh into the source tree for the in-tree flow; the wheel gets its own.
-GENERATED = {"tessera_ffi.py"}
+GENERATED = ("tessera_core.py", "tessera_gate.py", "tessera_ffi.py")
 PROFILE = "release-smaller"
 
 if sys.platform == "darwin":
@@ -123,7 +124,7 @@ def _cargo(*args, capture=False):
 
 
 def _build_library(out_dir):
-    """Builds the library and generates its Python module into out_dir; returns the library."""
+    """Builds the library and generates its Python modules into out_dir; returns the library."""
     meta = json.loads(_cargo("metadata", "--format-version", "1", "--no-deps", capture=True))
     target = Path(meta["target_directory"])
 
@@ -141,8 +142,9 @@ def _build_library(out_dir):
     cmd += ["--language", "python", "--out-dir", str(out_dir), str(library)]
     _log(" ".join(cmd))
     subprocess.run(cmd, cwd=WORKSPACE, check=True, stdout=sys.stderr)
-    if not (out_dir / "tessera_ffi.py").is_file():
-        raise RuntimeError(f"uniffi-bindgen wrote no tessera_ffi.py into {out_dir}")
+    for module in GENERATED:
+        if not (out_dir / module).is_file():
+            raise RuntimeError(f"uniffi-bindgen wrote no {module} into {out_dir}")
     return library
 
 
@@ -229,7 +231,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         try:
             for arcname, path in _package_files():
                 wheel.add(arcname, path.read_bytes())
-            wheel.add(f"{PACKAGE}/tessera_ffi.py", (generated / "tessera_ffi.py").read_bytes())
+            for module in GENERATED:
+                wheel.add(f"{PACKAGE}/{module}", (generated / module).read_bytes())
             wheel.add(f"{PACKAGE}/{LIBRARY}", library.read_bytes(), executable=True)
             wheel.add(f"{dist_info}/METADATA", _metadata(project))
             wheel.add(f"{dist_info}/WHEEL", _wheel_file(tag))

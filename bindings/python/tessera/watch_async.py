@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator, Union
 
-from .tessera_ffi import Frame, FrameListener, RevealState, Wallet
+from .tessera_core import Frame, RevealState
+from .tessera_ffi import FrameListener, Wallet
 
 TicketUpdate = Union[RevealState, Frame]
 """What ``watch_async`` yields: the ticket's state (now and at every change), or the

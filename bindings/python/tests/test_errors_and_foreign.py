@@ -219,8 +219,9 @@ def test_a_clock_that_throws_falls_back_without_opening_early(issuer, tmp_path):
 
 
 def test_gate_errors_are_typed(issuer, tmp_path):
-    with pytest.raises(tessera.GateError.UntrustedBundle, match="not signed"):
+    with pytest.raises(tessera.GateError.UntrustedBundle, match="not signed") as e:
         tessera.GateVerifier("{not json", "north-1", str(tmp_path / "g.db"))
+    assert isinstance(e.value.why, tessera.BundleDistrust.UNSIGNED)
     # A genuine bundle altered after signing (window stretched) is refused before use.
     issuer.event(303, -10)
     served = json.loads(issuer.gate_bundle(303))
@@ -229,10 +230,11 @@ def test_gate_errors_are_typed(issuer, tmp_path):
     with pytest.raises(tessera.GateError.UntrustedBundle, match="signature"):
         tessera.GateVerifier(json.dumps(served), "north-1", str(tmp_path / "a.db"))
     served["payload"] = payload
-    with pytest.raises(tessera.GateError.UntrustedBundle):
+    with pytest.raises(tessera.GateError.UntrustedBundle) as e:
         tessera.GateVerifier.with_issuer_key(
             json.dumps(served), "11" * 32, "north-1", str(tmp_path / "b.db")
         )
+    assert e.value.why == tessera.BundleDistrust.KEY_NOT_PINNED(key_id=1)
     with pytest.raises(tessera.GateError):
         tessera.GateVerifier("{}", "", str(tmp_path / "g.db"))
 

@@ -174,12 +174,19 @@ pub struct EnrollRequest {
     pub platform: String,
 }
 
-/// Answer to enrollment.
+/// Answer to enrollment: this device's enrollment with the issuer (`Enrollment` in the
+/// bindings).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "uniffi",
+    derive(uniffi::Record),
+    uniffi(name = "Enrollment")
+)]
 pub struct EnrollResponse {
-    /// The device id: its public key in hex.
+    /// The device id the issuer knows this wallet by: its public key in hex.
     pub device_id: String,
-    /// The issuer's clock, Unix ms.
+    /// The issuer's clock at enrollment, Unix ms (unsigned: it only corrects request
+    /// timestamps).
     pub server_time_ms: i64,
 }
 
@@ -211,8 +218,10 @@ pub struct PhoneConfirm {
     pub code: String,
 }
 
-/// Answer to a verification request or confirmation.
+/// Answer to a verification request or confirmation: where this device stands with
+/// email and phone verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct VerificationStatus {
     /// What this device has verified so far.
     pub verified: Vec<Verification>,

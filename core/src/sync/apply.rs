@@ -45,21 +45,27 @@ const META_ISSUER_KEYS: &str = "sync_issuer_keys";
 
 /// What one sync changed, for the app to show or log (counts only, no personal data).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SyncReport {
     /// The issuer's clock the wallet anchored to, Unix ms.
     pub server_time_ms: i64,
     /// Events written.
-    pub events: usize,
+    pub events: u32,
     /// Tickets written (bound to this device).
-    pub tickets: usize,
+    pub tickets: u32,
     /// Of those, revoked.
-    pub revoked: usize,
+    pub revoked: u32,
     /// Tickets reported as moved to another device.
-    pub moved: usize,
+    pub moved: u32,
     /// Release secrets written (strict just-in-time events whose window is open).
-    pub releases: usize,
+    pub releases: u32,
     /// What this device has verified, per the issuer.
     pub verified: Vec<Verification>,
+}
+
+/// A count as a report carries it (u32 across the FFI; a sync never nears the limit).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A release secret that opened.
@@ -94,7 +100,7 @@ fn pin_row(keys: &HashMap<u32, [u8; 32]>) -> Result<(&'static str, Vec<u8>), Syn
         .collect();
     normal.sort_by_key(|k| k.key_id);
     let json = serde_json::to_vec(&normal)
-        .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?;
+        .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))?;
     Ok((META_ISSUER_KEYS, json))
 }
 
@@ -161,11 +167,11 @@ impl Wallet {
         let v = self.validate_sync(response, key, time_nonce)?;
         let report = SyncReport {
             server_time_ms: v.server_time_ms,
-            events: v.events.len(),
-            tickets: v.tickets.len(),
-            revoked: v.tickets.iter().filter(|(t, _)| t.revoked).count(),
-            moved: v.moved.len(),
-            releases: v.releases.len(),
+            events: count(v.events.len()),
+            tickets: count(v.tickets.len()),
+            revoked: count(v.tickets.iter().filter(|(t, _)| t.revoked).count()),
+            moved: count(v.moved.len()),
+            releases: count(v.releases.len()),
             verified: v.verified.clone(),
         };
         self.commit_sync(v)?;
@@ -208,8 +214,8 @@ impl Wallet {
             by_id.insert(k.key_id, pk);
         }
         if by_id.is_empty() || by_id.len() != keys.len() {
-            return Err(SyncError::Wallet(crate::WalletError::Invalid(
-                "issuer keys: none, or an id twice".into(),
+            return Err(SyncError::Wallet(crate::WalletError::invalid(
+                "issuer keys: none, or an id twice",
             )));
         }
         let pinned = self.pinned_key_map()?;
@@ -217,8 +223,8 @@ impl Wallet {
             return if pinned == by_id {
                 Ok(())
             } else {
-                Err(SyncError::Wallet(crate::WalletError::Invalid(
-                    "other issuer keys are pinned already".into(),
+                Err(SyncError::Wallet(crate::WalletError::invalid(
+                    "other issuer keys are pinned already",
                 )))
             };
         }

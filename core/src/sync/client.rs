@@ -339,7 +339,12 @@ impl IssuerClient {
             to_email: to_email.to_owned(),
         };
         let path = format!("/v1/attendee/tickets/{ticket}/transfer");
-        let version = wallet.ticket(ticket).map_or(0, |t| t.ticket.version);
+        let version = wallet
+            .store()
+            .ticket(ticket)
+            .ok()
+            .flatten()
+            .map_or(0, |st| st.ticket.version);
         let call = Call {
             method: Method::POST,
             path: &path,
@@ -596,8 +601,8 @@ fn check_path_id(id: &str) -> Result<(), SyncError> {
     if ok {
         Ok(())
     } else {
-        Err(SyncError::Wallet(crate::error::WalletError::Invalid(
-            "transfer id".into(),
+        Err(SyncError::Wallet(crate::error::WalletError::invalid(
+            "transfer id",
         )))
     }
 }

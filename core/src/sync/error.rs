@@ -208,6 +208,65 @@ impl SyncError {
     }
 }
 
+/// How an app sees a failed issuer call: the wallet API's one error, flattened (the
+/// app acts on "rate limited" or "network", not on where in the client it happened).
+impl From<SyncError> for WalletError {
+    fn from(e: SyncError) -> Self {
+        use SyncError as S;
+        let bad = |e: &SyncError| Self::BadResponse {
+            reason: e.to_string(),
+        };
+        match e {
+            S::InvalidUrl(reason) => Self::InvalidUrl { reason },
+            S::InsecureUrl(url) => Self::InsecureUrl { url },
+            S::BadRootCertificate { .. } => Self::Invalid {
+                reason: e.to_string(),
+            },
+            S::ClientSetup(reason) => Self::Internal { reason },
+            S::Network(reason) => Self::Network { reason },
+            S::Timeout => Self::Timeout,
+            S::ResponseTooLarge { .. }
+            | S::MalformedResponse(_)
+            | S::SealedToAnotherKey { .. }
+            | S::WrongDevice { .. }
+            | S::InvalidPolicy(_) => bad(&e),
+            S::BadServerTime { server_time_ms } => Self::BadServerTime { server_time_ms },
+            S::BadSignature => Self::BadSignature,
+            S::UnsignedTime => Self::UnsignedTime,
+            S::NeedsVerification { message } => Self::NeedsVerification {
+                missing: Vec::new(),
+                detail: message,
+            },
+            S::ChangeBlocked { message } => Self::ChangeBlocked { detail: message },
+            S::NotTransferable { message } => Self::NotTransferable { detail: message },
+            S::RateLimited { retry_after_secs } => Self::RateLimited { retry_after_secs },
+            S::CodeExpired => Self::CodeExpired,
+            S::TooManyAttempts => Self::TooManyAttempts,
+            S::WrongCode => Self::WrongCode,
+            S::Unauthorized { code } => Self::Unauthorized {
+                code: code_text(&code).to_owned(),
+            },
+            // The session already re-anchored and retried once; a second refusal means
+            // the issuer does not accept this device's requests.
+            S::StaleRequest => Self::Unauthorized {
+                code: ApiErrorCode::StaleRequest.to_string(),
+            },
+            S::NotFound { message } => Self::NotFound { what: message },
+            S::Conflict { message } => Self::Conflict { detail: message },
+            S::Server {
+                status,
+                code,
+                message,
+            } => Self::ServerError {
+                status,
+                code: code_text(&code).to_owned(),
+                detail: message,
+            },
+            S::Wallet(w) => w,
+        }
+    }
+}
+
 /// An optional code for an error text: the code, or nothing.
 fn code_text(code: &Option<ApiErrorCode>) -> &str {
     code.as_ref().map_or("", ApiErrorCode::as_str)
@@ -360,5 +419,95 @@ mod tests {
         assert!(!SyncError::MalformedResponse("x".into()).is_transient());
         assert!(!SyncError::ResponseTooLarge { limit: 1 }.is_transient());
         assert!(!SyncError::BadSignature.is_transient());
+    }
+
+    #[test]
+    fn sync_errors_map_to_what_an_app_acts_on() {
+        let m = |e: SyncError| WalletError::from(e);
+        assert_eq!(m(SyncError::Timeout), WalletError::Timeout);
+        assert_eq!(
+            m(SyncError::RateLimited {
+                retry_after_secs: Some(30)
+            }),
+            WalletError::RateLimited {
+                retry_after_secs: Some(30)
+            }
+        );
+        assert_eq!(
+            m(SyncError::StaleRequest),
+            WalletError::Unauthorized {
+                code: "stale_request".into()
+            }
+        );
+        assert!(matches!(
+            m(SyncError::MalformedResponse("tickets[3]".into())),
+            WalletError::BadResponse { reason } if reason.contains("tickets[3]")
+        ));
+        assert_eq!(
+            m(SyncError::Wallet(WalletError::Locked { opens_at: 5 })),
+            WalletError::Locked { opens_at: 5 }
+        );
+        assert_eq!(
+            m(SyncError::NeedsVerification {
+                message: "email first".into()
+            })
+            .to_string(),
+            "verification needed: email first"
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 503,
+                code: None,
+                message: String::new()
+            }),
+            WalletError::ServerError {
+                status: 503,
+                code: String::new(),
+                detail: String::new()
+            }
+        );
+    }
+
+    #[test]
+    fn issuer_codes_reach_the_app_as_their_wire_strings() {
+        let m = |e: SyncError| WalletError::from(e);
+        assert_eq!(
+            m(SyncError::Unauthorized {
+                code: Some(ApiErrorCode::BadSignature)
+            }),
+            WalletError::Unauthorized {
+                code: "bad_signature".into()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Unauthorized { code: None }),
+            WalletError::Unauthorized {
+                code: String::new()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 502,
+                code: Some(ApiErrorCode::DeliveryFailed),
+                message: "later".into()
+            }),
+            WalletError::ServerError {
+                status: 502,
+                code: "delivery_failed".into(),
+                detail: "later".into()
+            }
+        );
+        assert_eq!(
+            m(SyncError::Server {
+                status: 418,
+                code: Some(ApiErrorCode::Other("teapot_busy".into())),
+                message: String::new()
+            }),
+            WalletError::ServerError {
+                status: 418,
+                code: "teapot_busy".into(),
+                detail: String::new()
+            }
+        );
     }
 }

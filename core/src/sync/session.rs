@@ -104,7 +104,7 @@ impl WalletSync {
             wallet.apply_sync(&outcome.response, &outcome.key, &outcome.time_nonce)
         })
         .await
-        .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))?
+        .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))?
     }
 
     /// Every ticket in the wallet with its state now. Offline.
@@ -168,7 +168,7 @@ impl WalletSync {
         let wallet = Arc::clone(&self.wallet);
         tokio::task::spawn_blocking(move || wallet.wipe())
             .await
-            .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))??;
+            .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))??;
         Ok(())
     }
 
@@ -190,7 +190,7 @@ impl WalletSync {
         let proof = proof.clone();
         tokio::task::spawn_blocking(move || wallet.accept_signed_time(&nonce, t, &proof))
             .await
-            .map_err(|e| SyncError::Wallet(crate::WalletError::Storage(e.to_string())))??;
+            .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))??;
         Ok(t)
     }
 

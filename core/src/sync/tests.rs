@@ -82,7 +82,7 @@ fn a_valid_sync_installs_everything_and_anchors_time() {
     fx.open_window();
     for id in [ticket_id(0), ticket_id(1000)] {
         let f = w.frame(&id).unwrap();
-        assert_eq!(f.ticket, id);
+        assert_eq!(f.ticket_id, id);
     }
     // The S1 frame carries the credential the issuer signed, bound to this device.
     let Code::S1(code) = Code::parse(&w.frame(&ticket_id(1000)).unwrap().payload).unwrap() else {
@@ -872,7 +872,7 @@ async fn error_codes_arrive_typed() {
     ));
     assert!(matches!(
         ws.accept_transfer("../admin").await,
-        Err(SyncError::Wallet(WalletError::Invalid(_)))
+        Err(SyncError::Wallet(WalletError::Invalid { .. }))
     ));
 }
 

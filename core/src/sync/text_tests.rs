@@ -121,7 +121,7 @@ fn install_refuses_hostile_seats_holder_names_and_event_names() {
                 panic!("{case} {text:?}: accepted");
             };
             assert!(
-                matches!(&err, WalletError::Invalid(m) if m.contains(case)),
+                matches!(&err, WalletError::Invalid { reason: m } if m.contains(case)),
                 "{case} {text:?}: {err:?}"
             );
             assert!(w.tickets().unwrap().is_empty(), "{case} {text:?}: stored");

@@ -53,9 +53,9 @@ fn withheld_tickets_need_verification_then_a_sync() {
     };
     assert!(states(&w).iter().all(|s| *s == missing), "{:?}", states(&w));
     for t in w.tickets().unwrap() {
-        assert!(t.ticket.credential.is_none());
+        assert!(w.ticket_record(&t.ticket_id).unwrap().credential.is_none());
         assert!(matches!(
-            w.frame(&t.ticket.id),
+            w.frame(&t.ticket_id),
             Err(WalletError::NeedsVerification { .. })
         ));
     }
@@ -63,7 +63,7 @@ fn withheld_tickets_need_verification_then_a_sync() {
     w.set_verified(Verification::Phone).unwrap();
     assert!(states(&w).iter().all(|s| *s == RevealState::NeedsSync));
     for t in w.tickets().unwrap() {
-        assert!(matches!(w.frame(&t.ticket.id), Err(WalletError::NeedsSync)));
+        assert!(matches!(w.frame(&t.ticket_id), Err(WalletError::NeedsSync)));
     }
     // The sync with both verifications brings everything.
     let mut f = issuer(
@@ -79,7 +79,7 @@ fn withheld_tickets_need_verification_then_a_sync() {
             "{:?}",
             t.state
         );
-        w.frame(&t.ticket.id).unwrap();
+        w.frame(&t.ticket_id).unwrap();
     }
 }
 

@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.Frame
+import dev.tessera.core.RevealState
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow

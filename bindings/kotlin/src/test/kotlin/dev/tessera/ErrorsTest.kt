@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.*
+import dev.tessera.gate.*
 import java.nio.file.Path
 import org.json.JSONObject
 import kotlin.test.assertContains
@@ -72,7 +74,8 @@ class ErrorsTest : WithIssuer() {
         val e = assertFailsWith<GateException.UntrustedBundle> {
             GateVerifier("{\"not\":\"a bundle\"}", "gate-x", dir.resolve("g.db").toString())
         }
-        assertContains(e.reason, "not signed")
+        assertIs<BundleDistrust.Unsigned>(e.why)
+        assertContains(e.toString(), "not signed")
     }
 
     @Test
@@ -86,12 +89,14 @@ class ErrorsTest : WithIssuer() {
         val e = assertFailsWith<GateException.UntrustedBundle> {
             GateVerifier(altered.toString(), "gate-x", dir.resolve("g.db").toString())
         }
-        assertContains(e.reason, "signature")
+        assertIs<BundleDistrust.BadSignature>(e.why)
+        assertContains(e.toString(), "signature")
         // Pinned to another key, the genuine bundle is refused too.
         val other = "11".repeat(32)
-        assertFailsWith<GateException.UntrustedBundle> {
+        val pinned = assertFailsWith<GateException.UntrustedBundle> {
             GateVerifier.withIssuerKey(served.put("payload", payload).toString(), other, "gate-x", dir.resolve("h.db").toString())
         }
+        assertEquals(1u, assertIs<BundleDistrust.KeyNotPinned>(pinned.why).keyId)
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.*
+import dev.tessera.gate.*
 import java.io.File
 import java.net.URI
 import java.net.http.HttpClient

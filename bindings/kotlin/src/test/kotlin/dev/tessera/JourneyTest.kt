@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.*
+import dev.tessera.gate.*
 import java.nio.file.Path
 import kotlin.test.assertContains
 import kotlin.test.assertEquals

@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.*
+import dev.tessera.gate.*
 import java.nio.file.Path
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit

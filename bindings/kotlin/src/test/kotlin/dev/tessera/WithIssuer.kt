@@ -1,5 +1,7 @@
 package dev.tessera
 
+import dev.tessera.core.*
+import dev.tessera.gate.*
 import org.junit.jupiter.api.AfterAll
 import org.junit.jupiter.api.BeforeAll
 import org.junit.jupiter.api.TestInstance

@@ -3,7 +3,7 @@ package dev.tessera.demo.platform
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import dev.tessera.KeyVault
-import dev.tessera.VaultException
+import dev.tessera.core.VaultException
 import dev.tessera.demo.Constants
 import java.security.KeyStore
 import javax.crypto.Cipher

@@ -8,7 +8,7 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.geometry.Offset
 import androidx.compose.ui.geometry.Size
 import androidx.compose.ui.graphics.Color
-import dev.tessera.Frame
+import dev.tessera.core.Frame
 import dev.tessera.demo.presentation.darkRects
 import dev.tessera.demo.presentation.qrSideModules
 import kotlin.math.floor

@@ -34,8 +34,8 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.graphics.Color
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
-import dev.tessera.RevealState
-import dev.tessera.TicketSummary
+import dev.tessera.core.RevealState
+import dev.tessera.core.TicketSummary
 import dev.tessera.Wallet
 import dev.tessera.demo.Constants
 import dev.tessera.demo.presentation.StateChip

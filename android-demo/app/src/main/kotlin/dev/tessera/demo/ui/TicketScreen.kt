@@ -35,12 +35,12 @@ import androidx.compose.ui.Modifier
 import androidx.compose.ui.text.input.KeyboardType
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
-import dev.tessera.Frame
-import dev.tessera.RevealState
-import dev.tessera.TicketSummary
-import dev.tessera.Verification
+import dev.tessera.core.Frame
+import dev.tessera.core.RevealState
+import dev.tessera.core.TicketSummary
+import dev.tessera.core.Verification
 import dev.tessera.Wallet
-import dev.tessera.WalletException
+import dev.tessera.core.WalletException
 import dev.tessera.demo.presentation.TimeAnchor
 import dev.tessera.demo.presentation.countdownText
 import dev.tessera.demo.presentation.frameIsStale

@@ -1,8 +1,8 @@
 package dev.tessera.demo.ui
 
-import dev.tessera.Frame
+import dev.tessera.core.Frame
 import dev.tessera.FrameListener
-import dev.tessera.RevealState
+import dev.tessera.core.RevealState
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

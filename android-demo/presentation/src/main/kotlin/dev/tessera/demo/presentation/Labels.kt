@@ -1,7 +1,7 @@
 package dev.tessera.demo.presentation
 
-import dev.tessera.RevealState
-import dev.tessera.Verification
+import dev.tessera.core.RevealState
+import dev.tessera.core.Verification
 
 /** How a state chip is coloured; the app maps tones to theme colours. */
 enum class Tone {

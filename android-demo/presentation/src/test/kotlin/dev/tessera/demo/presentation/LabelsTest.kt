@@ -1,7 +1,7 @@
 package dev.tessera.demo.presentation
 
-import dev.tessera.RevealState
-import dev.tessera.Verification
+import dev.tessera.core.RevealState
+import dev.tessera.core.Verification
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Test
 

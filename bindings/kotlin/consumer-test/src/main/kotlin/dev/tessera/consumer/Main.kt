@@ -2,11 +2,11 @@ package dev.tessera.consumer
 
 import com.sun.jna.Platform
 import dev.tessera.GateVerifier
-import dev.tessera.RejectReason
-import dev.tessera.Verdict
 import dev.tessera.Wallet
 import dev.tessera.memoryKeyVault
 import dev.tessera.tesseraVersion
+import dev.tessera.gate.RejectReason
+import dev.tessera.gate.Verdict
 import java.io.File
 import java.net.URI
 import java.net.http.HttpClient
