@@ -1,9 +1,12 @@
-//! What only `crate::sync` calls: a signed time it checked becomes the anchor, a checked
-//! sync is sealed and written, tickets move to another device. Every mutator that only
-//! sync may call is in the one block here, so the facade and the sync code evolve without
-//! stepping on each other, and an app cannot write an anchor or a sync by hand.
+//! The narrow interface `crate::sync` uses: a signed time it checked becomes the anchor,
+//! a checked sync ([`ValidatedSync`], defined here so sync depends on the wallet and not
+//! the reverse) is sealed and written in one transaction. Every mutator that only sync
+//! may call is in the one block here, all `pub(crate)`: an app cannot write an anchor or
+//! a sync by hand, and the facade and the sync code evolve without stepping on each other.
 
 use std::collections::HashMap;
+
+use zeroize::Zeroizing;
 
 use super::{META_ANCHOR, META_HIGH_WATER, Session, Wallet, release_ctx};
 use crate::clock::TimeAnchor;
@@ -12,12 +15,39 @@ use crate::ids::{EventId, TicketId};
 use crate::policy::{EventPolicy, Verification};
 use crate::seal::seal;
 use crate::store::{Store, StoredRelease};
+use crate::ticket::{Ticket, TicketSecrets};
+
+/// A release secret that opened.
+pub(crate) struct ValidRelease {
+    pub(crate) event: EventId,
+    pub(crate) version: u32,
+    pub(crate) secret: Zeroizing<Vec<u8>>,
+}
+
+/// A sync answer that passed every check, secrets opened, ready to be sealed and written.
+pub(crate) struct ValidatedSync {
+    pub(crate) server_time_ms: i64,
+    /// The nonce the issuer signed `server_time_ms` with (still pending in the session).
+    pub(crate) time_nonce: [u8; 32],
+    pub(crate) events: Vec<EventPolicy>,
+    pub(crate) tickets: Vec<(Ticket, TicketSecrets)>,
+    pub(crate) releases: Vec<ValidRelease>,
+    pub(crate) verified: Vec<Verification>,
+    pub(crate) moved: Vec<TicketId>,
+    /// Extra `meta` rows to write in the same transaction (pinned issuer keys).
+    pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
+}
 
 /// Sync support, driven by `crate::sync`.
 impl Wallet {
     /// The store, for the sync code's read-only checks.
     pub(crate) fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Writes one `meta` row of sync's own (the pinned issuer keys).
+    pub(crate) fn write_sync_meta(&self, key: &str, value: &[u8]) -> Result<(), WalletError> {
+        Ok(self.store.set_meta(&[(key, value)])?)
     }
 
     /// Whether `nonce` was handed out by [`Wallet::new_time_nonce`] and not used yet.
@@ -29,7 +59,7 @@ impl Wallet {
     /// signature of a trusted key over the nonce this wallet chose. Such a time is the
     /// issuer's clock now, so it replaces what was proven before, even a later time that
     /// got in some other way (a wallet recovers from a bad time at its next good sync).
-    pub(crate) fn signed_time_rows(
+    fn signed_time_rows(
         &self,
         server_unix_ms: i64,
         nonce: &[u8; 32],
@@ -83,10 +113,7 @@ impl Wallet {
 
     /// Seals a checked sync under the KEK and writes it, with the time anchor, in one
     /// transaction; only then does the session adopt the new anchor.
-    pub(crate) fn commit_sync(
-        &self,
-        v: crate::sync::apply::ValidatedSync,
-    ) -> Result<(), WalletError> {
+    pub(crate) fn commit_sync(&self, v: ValidatedSync) -> Result<(), WalletError> {
         let known: HashMap<EventId, &EventPolicy> =
             v.events.iter().map(|e| (e.event_id, e)).collect();
         let (rows, releases) = self.with_kek(|kek| {
@@ -118,16 +145,5 @@ impl Wallet {
             .apply_sync(&v.events, &rows, &releases, &verified, &v.moved, &meta)?;
         self.adopt_anchor(&mut s, anchor);
         Ok(())
-    }
-
-    /// Marks tickets as moved to another device (after a transfer from here, or when the
-    /// issuer says so): they stay listed and reveal as `BoundElsewhere`, their seeds are
-    /// dropped. Returns how many the wallet held.
-    pub fn mark_moved(&self, ids: &[TicketId]) -> Result<usize, WalletError> {
-        let n = self.store.mark_moved(ids)?;
-        let mut s = self.session();
-        s.frames.retain(|(t, _), _| !ids.contains(t));
-        s.presence.retain(|t| !ids.contains(t));
-        Ok(n)
     }
 }

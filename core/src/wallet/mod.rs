@@ -3,12 +3,15 @@
 //! Split by concern, all `impl Wallet`: opening, configuration and storing tickets here;
 //! `keys` (KEK, device key, lock, unlock, wipe), `time` (trusted time, time nonces,
 //! request stamps), `frames` (reveal state, presence, frame drawing) and `for_sync` (the
-//! mutators only `crate::sync` calls).
+//! mutators only `crate::sync` calls). Sync depends on the wallet through `for_sync`;
+//! the wallet never imports sync.
 
 mod for_sync;
 mod frames;
 mod keys;
 mod time;
+
+pub(crate) use for_sync::{ValidRelease, ValidatedSync};
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -326,6 +329,17 @@ impl Wallet {
         }
         self.session().frames.clear();
         Ok(())
+    }
+
+    /// Marks tickets as moved to another device (after a transfer from here, or when the
+    /// issuer says so): they stay listed and reveal as `BoundElsewhere`, their seeds are
+    /// dropped. Returns how many the wallet held.
+    pub fn mark_moved(&self, ids: &[TicketId]) -> Result<usize, WalletError> {
+        let n = self.store.mark_moved(ids)?;
+        let mut s = self.session();
+        s.frames.retain(|(t, _), _| !ids.contains(t));
+        s.presence.retain(|t| !ids.contains(t));
+        Ok(n)
     }
 
     /// Rows the store could not decode (a sync with the issuer restores them).
