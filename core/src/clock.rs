@@ -6,13 +6,18 @@
 //! when the monotonic clock has restarted (a reboot, a new process), the highest
 //! trusted time the wallet has ever seen. The wall clock is only used to draw
 //! codes when nothing better is known (the gate checks their freshness anyway)
-//! and to flag a manipulated clock.
+//! and to flag a manipulated clock. A clock source that can fail (the app's) is made
+//! safe by [`FallbackClock`].
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+mod fallback;
+
+pub use fallback::{FallbackClock, FallibleClock};
 
 /// The device's wall clock (user-settable).
 pub trait WallClock: Send + Sync {
