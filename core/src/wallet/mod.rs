@@ -2,16 +2,18 @@
 //!
 //! Split by concern, all `impl Wallet`: opening, configuration and storing tickets here;
 //! `keys` (KEK, device key, lock, unlock, wipe), `time` (trusted time, time nonces,
-//! request stamps), `frames` (reveal state, presence, frame drawing) and `for_sync` (the
-//! mutators only `crate::sync` calls). Sync depends on the wallet through `for_sync`;
-//! the wallet never imports sync.
+//! request stamps), `frames` (reveal state, presence, frame drawing), `wake` (when what a
+//! watcher shows next changes) and `for_sync` (the mutators only `crate::sync` calls).
+//! Sync depends on the wallet through `for_sync`; the wallet never imports sync.
 
 mod for_sync;
 mod frames;
 mod keys;
 mod time;
+mod wake;
 
 pub(crate) use for_sync::{ValidRelease, ValidatedSync};
+pub use wake::next_change_at;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
