@@ -9,9 +9,8 @@
 //! exceptions and a non-throwing Swift method satisfies a `throws` requirement.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use tessera_core::clock::{MonotonicClock, ProcessMonotonicClock, SystemWallClock, WallClock};
+use tessera_core::clock::{FallbackClock, FallibleClock};
 use zeroize::Zeroizing;
 
 use crate::errors::{CallbackError, VaultError};
@@ -133,53 +132,22 @@ impl tessera_core::PresenceGate for PresenceAdapter {
     }
 }
 
-/// Core's clocks backed by a foreign [`ClockSource`]. A throwing clock must never let a
-/// reveal window open early: a failed wall reading falls back to the system clock (it
-/// opens nothing); a failed elapsed reading reads 0 and marks the session as failed, and
-/// a failed boot id is a session of this process. Either way the reading does not match
-/// an anchor taken with a working clock (so only the proven high-water mark counts), and
-/// an anchor taken while the clock failed never matches a working clock later.
-pub(crate) struct ClockAdapter {
-    source: Arc<dyn ClockSource>,
-    fallback: ProcessMonotonicClock,
-    /// The last elapsed reading failed: core reads the session right after it.
-    elapsed_failed: AtomicBool,
-}
+/// Core's clocks backed by a foreign [`ClockSource`]. What a throwing clock reads is
+/// trusted-time policy, so core's [`FallbackClock`] decides it (never an early window);
+/// here the foreign trait is only adapted to core's [`FallibleClock`].
+pub(crate) type ClockAdapter = FallbackClock<dyn ClockSource>;
 
-impl ClockAdapter {
-    pub(crate) fn new(source: Arc<dyn ClockSource>) -> Self {
-        Self {
-            source,
-            fallback: ProcessMonotonicClock::new(),
-            elapsed_failed: AtomicBool::new(false),
-        }
-    }
-}
-
-impl WallClock for ClockAdapter {
-    fn now_unix_ms(&self) -> i64 {
-        self.source
-            .wall_clock_ms()
-            .unwrap_or_else(|_| SystemWallClock.now_unix_ms())
-    }
-}
-
-impl MonotonicClock for ClockAdapter {
-    fn elapsed_ms(&self) -> u64 {
-        let reading = self.source.elapsed_realtime_ms();
-        self.elapsed_failed
-            .store(reading.is_err(), Ordering::SeqCst);
-        reading.map_or(0, |ms| u64::try_from(ms).unwrap_or(0))
+impl FallibleClock for dyn ClockSource {
+    fn try_wall_ms(&self) -> Option<i64> {
+        self.wall_clock_ms().ok()
     }
 
-    fn session(&self) -> String {
-        match self.source.boot_id() {
-            Ok(_) if self.elapsed_failed.load(Ordering::SeqCst) => {
-                format!("{}:elapsed-failed", self.fallback.session())
-            }
-            Ok(id) => format!("app:{id}"),
-            Err(_) => self.fallback.session(),
-        }
+    fn try_elapsed_ms(&self) -> Option<i64> {
+        self.elapsed_realtime_ms().ok()
+    }
+
+    fn try_boot_id(&self) -> Option<String> {
+        self.boot_id().ok()
     }
 }
 
@@ -244,7 +212,7 @@ impl KeyVault for MemoryVault {
 mod tests {
     use std::sync::Mutex;
 
-    use tessera_core::clock::{TimeAnchor, trusted_time};
+    use tessera_core::clock::{MonotonicClock, TimeAnchor, trusted_time};
 
     use super::*;
 

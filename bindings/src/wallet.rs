@@ -180,14 +180,7 @@ impl Wallet {
 
     /// What the wallet knows of the time now (trusted time).
     pub fn time_status(&self) -> TimeStatus {
-        let w = self.session.wallet();
-        let t = w.trusted_time();
-        TimeStatus {
-            now_ms: t.now_ms,
-            proven_ms: t.proven_ms,
-            anchored: t.anchored,
-            clock_manipulated: w.clock_manipulated(),
-        }
+        self.session.wallet().time_status()
     }
 
     /// Watches a ticket: `listener` gets its state now and at every change, and while it

@@ -1,9 +1,10 @@
 //! Watching a ticket: a task on the library runtime that sleeps until the next thing
-//! that can change what the screen shows (the next step boundary, the window opening) or
-//! until a wallet call changed something, and tells the listener.
+//! that can change what the screen shows (the next step boundary, the window opening, the
+//! expiry) or until a wallet call changed something, and tells the listener.
 //!
-//! Policy stays in core: the task only asks core for the state and the frame, and turns
-//! the times core returns into sleeps. One wake-up per step, no polling.
+//! Policy stays in core: the task asks core for the state and the frame, and for how
+//! long to sleep (`Wallet::next_change_in`, DECISIONS 42). One wake-up per step, no
+//! polling.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,11 +106,6 @@ impl Drop for Watch {
     }
 }
 
-/// Milliseconds from trusted `now_ms` to `target_ms` as a sleep; never negative.
-fn until(target_ms: i64, now_ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(target_ms.saturating_sub(now_ms)).unwrap_or(0))
-}
-
 async fn watch_loop(mut w: Watch) {
     loop {
         if let Some(rx) = w.changes.as_mut() {
@@ -146,9 +142,9 @@ async fn watch_loop(mut w: Watch) {
 
 impl Watch {
     /// Tells the listener what changed; returns how long to sleep before looking again
-    /// (None: until a wallet call changes something).
+    /// (None: until a wallet call changes something). Core decides the sleep.
     fn evaluate(&mut self) -> Option<Duration> {
-        let state = match self.wallet.reveal_state(&self.id) {
+        let shown = match self.wallet.ticket(&self.id) {
             Ok(s) => s,
             Err(e) => {
                 self.log
@@ -156,38 +152,21 @@ impl Watch {
                 return None;
             }
         };
-        let ffi_state = state.clone();
+        let ffi_state = shown.state.clone();
         if self.last_state.as_ref() != Some(&ffi_state) {
             self.last_state = Some(ffi_state.clone());
             self.deliver(|l| l.on_state(ffi_state));
         }
-        match state {
+        let frame = match shown.state {
             tessera_core::RevealState::Ready { .. } => self.frame_step(),
-            tessera_core::RevealState::Locked { opens_at } => self.wake_at(opens_at),
-            // Waiting for the holder (verification) or for a sync: the window can still
-            // close meanwhile, which the listener is told about.
-            tessera_core::RevealState::NeedsVerification { .. }
-            | tessera_core::RevealState::NeedsSync => self
-                .wallet
-                .ticket(&self.id)
-                .ok()
-                .and_then(|t| self.wake_at(t.event.valid_until)),
             _ => None,
-        }
+        };
+        self.wallet.next_change_in(&shown, frame.as_ref())
     }
 
-    /// The sleep until Unix second `at` on proven trusted time. None when time is not
-    /// anchored: it does not advance on its own then, so only a sync (a change) can move
-    /// the state, and a timer would only wake us for nothing.
-    fn wake_at(&self, at: i64) -> Option<Duration> {
-        let t = self.wallet.trusted_time();
-        t.anchored
-            .then(|| until(at.saturating_mul(1000), t.proven_ms))
-    }
-
-    /// Delivers the current step's frame (once), draws the next one ahead, and returns
-    /// the time to the step boundary.
-    fn frame_step(&mut self) -> Option<Duration> {
+    /// Delivers the current step's frame (once) and draws the next one ahead; returns
+    /// the frame shown, whose end core wakes the watch for.
+    fn frame_step(&mut self) -> Option<tessera_core::Frame> {
         let frame = match self.wallet.frame(&self.id) {
             Ok(f) => f,
             Err(e) => {
@@ -196,10 +175,9 @@ impl Watch {
                 return None;
             }
         };
-        let ends_at_ms = frame.ends_at_ms;
         if self.last_step != Some(frame.step) {
             self.last_step = Some(frame.step);
-            let f = frame;
+            let f = frame.clone();
             self.deliver(|l| l.on_frame(f));
         }
         // Drawn now, while nothing waits on it, so the frame at the boundary is a read.
@@ -208,7 +186,7 @@ impl Watch {
             self.log
                 .debug(|| format!("watch {}: next frame not drawn: {}", self.id, e.kind()));
         }
-        Some(until(ends_at_ms, self.wallet.trusted_time().now_ms))
+        Some(frame)
     }
 
     fn deliver(&self, call: impl FnOnce(&dyn FrameListener) -> Result<(), CallbackError>) {

@@ -6,13 +6,18 @@
 //! when the monotonic clock has restarted (a reboot, a new process), the highest
 //! trusted time the wallet has ever seen. The wall clock is only used to draw
 //! codes when nothing better is known (the gate checks their freshness anyway)
-//! and to flag a manipulated clock.
+//! and to flag a manipulated clock. A clock source that can fail (the app's) is made
+//! safe by [`FallbackClock`].
 
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+mod fallback;
+
+pub use fallback::{FallbackClock, FallibleClock};
 
 /// The device's wall clock (user-settable).
 pub trait WallClock: Send + Sync {
@@ -176,6 +181,22 @@ pub struct TrustedTime {
     pub anchored: bool,
     /// Wall clock minus trusted time, ms (0 when not anchored).
     pub wall_skew_ms: i64,
+}
+
+/// The wallet's view of the current time, as an app shows it (`Wallet::time_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct TimeStatus {
+    /// Best estimate of now, Unix ms: what codes are drawn with.
+    pub now_ms: i64,
+    /// A time certainly reached, Unix ms: what reveal windows open on.
+    pub proven_ms: i64,
+    /// Whether the time comes from an issuer anchor in the current clock session (false
+    /// after a reboot until the next sync, enroll or `refresh_time`).
+    pub anchored: bool,
+    /// Whether the device clock disagrees with the issuer's beyond the tolerance (the user
+    /// set it by hand); reveal windows ignore it either way.
+    pub clock_manipulated: bool,
 }
 
 /// Skew beyond which the wall clock is reported as manipulated.

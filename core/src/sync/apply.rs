@@ -14,14 +14,14 @@ use zeroize::Zeroizing;
 
 use crate::code::SignedCredential;
 use crate::code::s1::MAX_SEAT_LEN;
-use crate::ids::{EventId, TicketId};
+use crate::ids::EventId;
 use crate::policy::{CodeFormat, EventPolicy, Verification};
 use crate::sync::api::{IssuerKey, SyncResponse, SyncTicket, TimeProof};
 use crate::sync::error::SyncError;
 use crate::sync::signed_time::verify_time;
 use crate::sync::transport::{TransportContext, TransportKey};
 use crate::ticket::{Ticket, TicketSecrets};
-use crate::wallet::Wallet;
+use crate::wallet::{ValidRelease, ValidatedSync, Wallet};
 
 /// The device key written into a ticket that moved to another device (transfer,
 /// re-binding). No Ed25519 key pair has it as its public key, so the ticket reveals as
@@ -66,27 +66,6 @@ pub struct SyncReport {
 /// A count as a report carries it (u32 across the FFI; a sync never nears the limit).
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// A release secret that opened.
-pub(crate) struct ValidRelease {
-    pub(crate) event: EventId,
-    pub(crate) version: u32,
-    pub(crate) secret: Zeroizing<Vec<u8>>,
-}
-
-/// A sync answer that passed every check, secrets opened, ready to be sealed and written.
-pub(crate) struct ValidatedSync {
-    pub(crate) server_time_ms: i64,
-    /// The nonce the issuer signed `server_time_ms` with (still pending in the session).
-    pub(crate) time_nonce: [u8; 32],
-    pub(crate) events: Vec<EventPolicy>,
-    pub(crate) tickets: Vec<(Ticket, TicketSecrets)>,
-    pub(crate) releases: Vec<ValidRelease>,
-    pub(crate) verified: Vec<Verification>,
-    pub(crate) moved: Vec<TicketId>,
-    /// Extra `meta` rows to write in the same transaction (pinned issuer keys).
-    pub(crate) meta: Vec<(&'static str, Vec<u8>)>,
 }
 
 /// The `meta` row pinning `keys`, sorted by id.
@@ -228,10 +207,8 @@ impl Wallet {
                 )))
             };
         }
-        let row = pin_row(&by_id)?;
-        self.store()
-            .set_meta(&[(row.0, &row.1)])
-            .map_err(crate::WalletError::from)?;
+        let (key, json) = pin_row(&by_id)?;
+        self.write_sync_meta(key, &json)?;
         Ok(())
     }
 

@@ -3134,99 +3134,6 @@ public func FfiConverterTypeWatchHandle_lower(_ value: WatchHandle) -> UInt64 {
 
 
 /**
- * The wallet's view of the current time.
- */
-public struct TimeStatus: Equatable, Hashable {
-    /**
-     * Best estimate of now, Unix ms: what codes are drawn with.
-     */
-    public let nowMs: Int64
-    /**
-     * A time certainly reached, Unix ms: what reveal windows open on.
-     */
-    public let provenMs: Int64
-    /**
-     * Whether the time comes from an issuer anchor in the current clock session (false
-     * after a reboot until the next sync, enroll or `refresh_time`).
-     */
-    public let anchored: Bool
-    /**
-     * Whether the device clock disagrees with the issuer's beyond the tolerance (the user
-     * set it by hand); reveal windows ignore it either way.
-     */
-    public let clockManipulated: Bool
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * Best estimate of now, Unix ms: what codes are drawn with.
-         */nowMs: Int64, 
-        /**
-         * A time certainly reached, Unix ms: what reveal windows open on.
-         */provenMs: Int64, 
-        /**
-         * Whether the time comes from an issuer anchor in the current clock session (false
-         * after a reboot until the next sync, enroll or `refresh_time`).
-         */anchored: Bool, 
-        /**
-         * Whether the device clock disagrees with the issuer's beyond the tolerance (the user
-         * set it by hand); reveal windows ignore it either way.
-         */clockManipulated: Bool) {
-        self.nowMs = nowMs
-        self.provenMs = provenMs
-        self.anchored = anchored
-        self.clockManipulated = clockManipulated
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension TimeStatus: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeTimeStatus: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TimeStatus {
-        return
-            try TimeStatus(
-                nowMs: FfiConverterInt64.read(from: &buf), 
-                provenMs: FfiConverterInt64.read(from: &buf), 
-                anchored: FfiConverterBool.read(from: &buf), 
-                clockManipulated: FfiConverterBool.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: TimeStatus, into buf: inout [UInt8]) {
-        FfiConverterInt64.write(value.nowMs, into: &buf)
-        FfiConverterInt64.write(value.provenMs, into: &buf)
-        FfiConverterBool.write(value.anchored, into: &buf)
-        FfiConverterBool.write(value.clockManipulated, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimeStatus_lift(_ buf: RustBuffer) throws -> TimeStatus {
-    return try FfiConverterTypeTimeStatus.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeTimeStatus_lower(_ value: TimeStatus) -> RustBuffer {
-    return FfiConverterTypeTimeStatus.lower(value)
-}
-
-
-/**
  * An exception thrown by app code inside a foreign trait method (`PresenceGate`,
  * `FrameListener`, `Logger`, `ClockSource`). Apps do not need to throw it themselves:
  * any exception arrives as `Failed`.
@@ -3794,7 +3701,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_wallet_tickets() != 41330) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_tessera_ffi_checksum_method_wallet_time_status() != 50838) {
+    if (uniffi_tessera_ffi_checksum_method_wallet_time_status() != 48573) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_transfer() != 19722) {
