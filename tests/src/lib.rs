@@ -8,8 +8,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod leak;
+pub mod proxy;
 mod vault;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -20,7 +22,9 @@ use tessera_core::sync::api::{
 };
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
-use tessera_core::{EventId, EventPolicy, KeyVault, ManualClock, TicketId, Wallet, WalletConfig};
+use tessera_core::{
+    EventId, EventPolicy, KeyVault, ManualClock, MemoryKeyVault, TicketId, Wallet, WalletConfig,
+};
 use tessera_issuer::{Issuer, IssuerConfig, RunningIssuer};
 
 pub use vault::{FileKeyVault, KeystoreDirVault};
@@ -212,9 +216,19 @@ impl Env {
 
     /// Opens a wallet and its session with the issuer.
     pub fn session(&self, config: WalletConfig) -> WalletSync {
-        let wallet = Arc::new(Wallet::open(config).unwrap());
-        let client = IssuerClient::new(&self.issuer.url(), ClientOptions::default()).unwrap();
-        WalletSync::new(wallet, client)
+        session_at(config, &self.issuer.url(), ClientOptions::default())
+    }
+
+    /// A wallet `name` with a memory vault whose session goes through `url` (a
+    /// [`proxy`] in front of the issuer) and never retries, so each answer the proxy
+    /// spoils is judged exactly once.
+    pub fn session_through(&self, name: &str, url: &str) -> WalletSync {
+        let config = self.wallet_config(name, Arc::new(MemoryKeyVault::new().unwrap()));
+        let options = ClientOptions {
+            max_retries: 0,
+            ..ClientOptions::default()
+        };
+        session_at(config, url, options)
     }
 
     /// Enrolls `s` and verifies `email` through the dev outbox, as a user tapping the link.
@@ -224,6 +238,47 @@ impl Env {
         let body = self.last_message(email).await.body;
         s.confirm_email(&param(&body, "token")).await.unwrap();
     }
+}
+
+fn session_at(config: WalletConfig, url: &str, options: ClientOptions) -> WalletSync {
+    let wallet = Arc::new(Wallet::open(config).unwrap());
+    WalletSync::new(wallet, IssuerClient::new(url, options).unwrap())
+}
+
+/// One row of a wallet file: its table, and each column's name and value.
+pub type WalletRow = (String, Vec<(String, rusqlite::types::Value)>);
+
+/// Every row of every table of the wallet file at `path`, raw (sealed columns and row tags
+/// included), table by table (by name) and by first column: what a test compares to prove a refused
+/// sync or a crash changed nothing.
+pub fn wallet_rows(path: &Path) -> Vec<WalletRow> {
+    let c = rusqlite::Connection::open(path).unwrap();
+    // Every table the file has, so a table a later schema adds is compared too.
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let mut st = c
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
+            .unwrap();
+        let names: Vec<String> = st.column_names().map(str::to_owned).collect();
+        let all = st
+            .query_map([], |r| {
+                (0..names.len())
+                    .map(|i| Ok((names[i].clone(), r.get::<_, rusqlite::types::Value>(i)?)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in all {
+            out.push((table.clone(), row.unwrap()));
+        }
+    }
+    out
 }
 
 /// The value after `key=` in a message, up to whitespace or `&`.
