@@ -6,16 +6,15 @@
 //! refused at the door with 400, so no ticket can ever be bound to it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 #[path = "../../tests/vectors/small_order.rs"]
 mod vectors;
 
-use common::{Harness, Reply, param};
+use common::{Harness, Reply, param, signed_post};
 use tessera_core::CodeFormat;
 use tessera_core::sync::api::{EmailConfirm, EmailRequest, EnrollRequest};
-use tessera_core::sync::request::{
-    HEADER_DEVICE, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, signing_message,
-};
+use tessera_core::sync::request::signing_message;
 use vectors::{forges, keyless_signature, small_order_keys};
 
 /// A POST "signed" by `pk` with the keyless signature; the nonce is chosen so that ring's
@@ -29,23 +28,7 @@ async fn forged_post(h: &Harness, pk: &[u8; 32], path: &str, body: Vec<u8>) -> R
         .map(|i| format!("{:032x}", start.wrapping_add(i)))
         .find(|n| forges(pk, &signing_message("POST", path, ts, n, &body)))
         .unwrap_or_else(|| panic!("ring accepts no forgery for {}", hex::encode(pk)));
-    let resp = h
-        .http
-        .post(format!("{}{path}", h.url))
-        .header("content-type", "application/json")
-        .header(HEADER_DEVICE, hex::encode(pk))
-        .header(HEADER_TIMESTAMP, ts.to_string())
-        .header(HEADER_NONCE, nonce)
-        .header(HEADER_SIGNATURE, hex::encode(sig))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    Reply {
-        status: resp.status(),
-        retry_after: None,
-        body: resp.bytes().await.unwrap().to_vec(),
-    }
+    signed_post(h, pk, &sig, path, body, ts, &nonce).await
 }
 
 fn assert_refused_as_bad_key(r: &Reply, pk: &[u8; 32], what: &str) {
