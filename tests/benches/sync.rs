@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tessera_core::{CodeFormat, MemoryKeyVault, WalletConfig};
-use tessera_tests::Harness;
+use tessera_tests::Env;
 
 fn sync_1000(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -18,14 +18,14 @@ fn sync_1000(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let env = rt.block_on(Harness::start_real_time());
+    let env = rt.block_on(Env::start_real_time());
     let seats: Vec<String> = (0..1000)
         .map(|i| format!("R{} S{}", i / 40, i % 40))
         .collect();
     let seat_refs: Vec<&str> = seats.iter().map(String::as_str).collect();
     let session = rt.block_on(async {
         for (event, format) in [(1, CodeFormat::S1), (2, CodeFormat::T1)] {
-            env.event_opening_in(event, 0, |p| p.format = format).await;
+            env.event(event, 0, |p| p.format = format).await;
             env.order(event, "bench@example.com", None, None, &seat_refs[..500])
                 .await;
         }

@@ -44,8 +44,8 @@ pub fn install_ring() {
 
 /// A running issuer, the clock it reads and an HTTP client for it.
 pub struct Harness {
-    /// The issuer in this process; `None` once shut down, or when the issuer runs elsewhere
-    /// ([`Harness::attach`]).
+    /// The issuer in this process; `None` once shut down or handed to its owner (the
+    /// end-to-end `Env`), or when the issuer runs elsewhere ([`Harness::attach`]).
     pub issuer: Option<RunningIssuer>,
     /// The client every call goes through.
     pub http: reqwest::Client,
@@ -59,6 +59,9 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// Whether the issuer reads [`Harness::clock`] (a restart keeps it so).
     manual: bool,
+    /// The issuer's public key, when it was started here (kept when [`Harness::issuer`] is
+    /// taken).
+    key: Option<[u8; 32]>,
 }
 
 /// An answer, read whole.
@@ -168,6 +171,7 @@ impl Harness {
         Self {
             url: issuer.url(),
             admin: issuer.admin_token(),
+            key: Some(issuer.issuer_public_key()),
             issuer: Some(issuer),
             http: reqwest::Client::new(),
             clock,
@@ -188,6 +192,7 @@ impl Harness {
             clock: ManualClock::new(SystemWallClock.now_unix_ms()),
             dir: tempfile::tempdir().unwrap(),
             manual: false,
+            key: None,
         }
     }
 
@@ -204,12 +209,14 @@ impl Harness {
         let issuer = Issuer::start(cfg).await.unwrap();
         self.url = issuer.url();
         self.admin = issuer.admin_token();
+        self.key = Some(issuer.issuer_public_key());
         self.issuer = Some(issuer);
     }
 
-    /// The issuer's public key.
+    /// The issuer's public key (of an issuer started here).
     pub fn issuer_key(&self) -> [u8; 32] {
-        self.issuer.as_ref().unwrap().issuer_public_key()
+        self.key
+            .unwrap_or_else(|| panic!("the key of an issuer running elsewhere is not known"))
     }
 
     /// The issuer key as a gate pins it at set-up.

@@ -12,12 +12,14 @@ pub mod leak;
 pub mod proxy;
 mod vault;
 
+use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
-use tessera_core::{KeyVault, MemoryKeyVault, Wallet, WalletConfig};
+use tessera_core::{EventPolicy, KeyVault, MemoryKeyVault, Wallet, WalletConfig};
+use tessera_issuer::RunningIssuer;
 
 pub use harness::{
     Device, Harness, Reply, START_MS, install_ring, param, signed_post, six_digits, try_unseal,
@@ -25,9 +27,50 @@ pub use harness::{
 };
 pub use vault::{FileKeyVault, KeystoreDirVault};
 
-/// The wallet side of the harness: wallets on files in its dir, on its clock.
-impl Harness {
-    /// A wallet on its own SQLite file in this harness, with `vault`, on the shared clock.
+/// The end-to-end tests' world: the issuer under test with its clock and HTTP calls (the
+/// shared [`Harness`], reached through `Deref`), and wallets on files in its dir, on its
+/// clock. The issuer itself is a field, so a test can read its URL and tokens or shut it
+/// down; events open relative to now ([`Env::event`]).
+pub struct Env {
+    /// The issuer.
+    pub issuer: RunningIssuer,
+    harness: Harness,
+}
+
+impl Deref for Env {
+    type Target = Harness;
+    fn deref(&self) -> &Harness {
+        &self.harness
+    }
+}
+
+impl Env {
+    /// Starts an issuer whose clock is the shared manual clock.
+    pub async fn start() -> Self {
+        Self::around(Harness::start().await)
+    }
+
+    /// Starts an issuer on the system clock, for tests whose wallets run in other processes.
+    pub async fn start_real_time() -> Self {
+        Self::around(Harness::start_real_time().await)
+    }
+
+    fn around(mut harness: Harness) -> Self {
+        let issuer = harness.issuer.take().unwrap();
+        Self { issuer, harness }
+    }
+
+    /// Creates an event whose window opens in `opens_in_s` seconds and lasts six hours.
+    pub async fn event(
+        &self,
+        id: u64,
+        opens_in_s: i64,
+        f: impl FnOnce(&mut EventPolicy),
+    ) -> EventPolicy {
+        self.harness.event_opening_in(id, opens_in_s, f).await
+    }
+
+    /// A wallet on its own SQLite file in this env, with `vault`, on the shared clock.
     pub fn wallet_config(&self, name: &str, vault: Arc<dyn KeyVault>) -> WalletConfig {
         let mut c = WalletConfig::new(self.dir.path().join(format!("{name}.db")), vault);
         c.wall_clock = Arc::new(self.clock.clone());

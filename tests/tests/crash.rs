@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tessera_core::sync::api::{HolderChange, TokenRequest};
 use tessera_core::{CodeFormat, Wallet, WalletConfig};
-use tessera_tests::{FileKeyVault, Harness, WalletRow, wallet_rows};
+use tessera_tests::{Env, FileKeyVault, WalletRow, wallet_rows};
 
 const TICKETS: usize = 300;
 const ROUNDS: usize = 20;
@@ -92,9 +92,9 @@ fn wait_for(out: &mut impl BufRead, prefix: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
-    let env = Harness::start_real_time().await;
+    let env = Env::start_real_time().await;
     let mut policy = env
-        .event_opening_in(40, 0, |p| {
+        .event(40, 0, |p| {
             p.format = CodeFormat::S1;
             p.strict_jit = true;
         })
@@ -107,7 +107,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
         .order(40, "dave@example.com", None, Some("Dave"), &seat_refs)
         .await;
     let box_office = env.mint_with(&TokenRequest::box_office(None)).await;
-    let admin = env.admin.clone();
+    let admin = env.issuer.admin_token();
 
     let db = env.dir.path().join("dave.db");
     let vault = env.dir.path().join("dave.vault");
@@ -157,7 +157,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
         // Even rounds: paused inside the write transaction after `pause` ticket rows.
         let pause = (round % 2 == 0).then(|| 1 + (round * 37) % (TICKETS - 1));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sync_child"));
-        cmd.args([db.as_os_str(), vault.as_os_str(), env.url.as_ref()]);
+        cmd.args([db.as_os_str(), vault.as_os_str(), env.issuer.url().as_ref()]);
         if let Some(n) = pause {
             cmd.arg(n.to_string());
         }

@@ -11,7 +11,7 @@ use tessera_core::{CodeFormat, MemoryKeyVault, WallClock};
 use tessera_gate::{
     Anomaly, DEFAULT_MAX_BUNDLE_AGE_MS, RejectReason, ScanLog, Verdict, Verifier, VerifierConfig,
 };
-use tessera_tests::Harness;
+use tessera_tests::Env;
 
 fn rejected(v: &Verdict) -> Option<RejectReason> {
     v.reason()
@@ -19,9 +19,9 @@ fn rejected(v: &Verdict) -> Option<RejectReason> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     for (event, format) in [(90u64, CodeFormat::T1), (91, CodeFormat::S1)] {
-        env.event_opening_in(event, -60, |p| {
+        env.event(event, -60, |p| {
             p.format = format;
             p.transferable = true;
         })

@@ -10,7 +10,7 @@ use axum::http::{StatusCode, Uri};
 use tessera_core::CodeFormat;
 use tessera_core::sync::error::SyncError;
 use tessera_tests::proxy::Tamper;
-use tessera_tests::{Harness, WalletRow, wallet_rows};
+use tessera_tests::{Env, WalletRow, wallet_rows};
 
 /// How the proxy spoils the next sync answer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -80,16 +80,15 @@ fn file_snapshot(path: &std::path::Path) -> Vec<WalletRow> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_replies_give_typed_errors_and_change_nothing() {
-    let env = Harness::start().await;
-    env.event_opening_in(50, 0, |p| p.format = CodeFormat::S1)
-        .await;
+    let env = Env::start().await;
+    env.event(50, 0, |p| p.format = CodeFormat::S1).await;
     env.order(50, "erin@example.com", None, None, &["C-3", "C-4"])
         .await;
     let proxy = Arc::new(Spoiler {
         spoil: Mutex::new(Spoil::None),
         old_seed: Mutex::new(None),
     });
-    let proxy_url = tessera_tests::proxy::start(env.url.clone(), proxy.clone()).await;
+    let proxy_url = tessera_tests::proxy::start(env.issuer.url(), proxy.clone()).await;
     let s = env.session_through("erin", &proxy_url);
     env.enroll_and_verify_email(&s, "erin@example.com").await;
     s.sync().await.unwrap();

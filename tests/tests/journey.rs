@@ -13,7 +13,7 @@ use tessera_core::{
     CodeFormat, MemoryKeyVault, PresenceGate, RevealState, Verification, WalletError,
 };
 use tessera_gate::{RejectReason, ScanLog, Verdict, Verifier};
-use tessera_tests::{Harness, six_digits};
+use tessera_tests::{Env, six_digits};
 
 struct Nod;
 impl PresenceGate for Nod {
@@ -22,7 +22,7 @@ impl PresenceGate for Nod {
     }
 }
 
-async fn gate_for(env: &Harness, event: u64, gate: &str) -> Verifier {
+async fn gate_for(env: &Env, event: u64, gate: &str) -> Verifier {
     let token = env.mint_gate(event, gate).await;
     let json = env
         .admin_get(&format!("/v1/gate/events/{event}/bundle"), &token)
@@ -34,9 +34,9 @@ async fn gate_for(env: &Harness, event: u64, gate: &str) -> Verifier {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_protection_on_s1_strict_jit() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     let event = env
-        .event_opening_in(10, 3600, |p| {
+        .event(10, 3600, |p| {
             p.format = CodeFormat::S1;
             p.strict_jit = true;
             p.requires = vec![
@@ -99,7 +99,9 @@ async fn every_protection_on_s1_strict_jit() {
     let _: serde_json::Value = env
         .admin_post(&format!("/v1/boxoffice/tickets/{id}/holder"), &bo, &change)
         .await;
-    let audit = env.admin_get("/v1/admin/audit", &env.admin).await;
+    let audit = env
+        .admin_get("/v1/admin/audit", &env.issuer.admin_token())
+        .await;
     assert!(
         audit.contains("ID shows middle name"),
         "override not audited: {audit}"
@@ -186,9 +188,9 @@ async fn every_protection_on_s1_strict_jit() {
 /// admits, ±2 steps is `Stale`. For both formats, each gate fresh (no earlier admission).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     for (event, format) in [(60, CodeFormat::S1), (61, CodeFormat::T1)] {
-        env.event_opening_in(event, -120, |p| {
+        env.event(event, -120, |p| {
             p.format = format;
             p.period_secs = 10;
         })
@@ -242,8 +244,8 @@ async fn codes_admit_one_step_either_side_and_are_stale_two_steps_away() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t1_journey_with_email_only_and_offline_frames() {
-    let mut env = Harness::start().await;
-    env.event_opening_in(20, 60, |p| {
+    let env = Env::start().await;
+    env.event(20, 60, |p| {
         p.requires = vec![Verification::Email];
         p.period_secs = 15;
     })
@@ -272,8 +274,9 @@ async fn t1_journey_with_email_only_and_offline_frames() {
     );
 
     // Offline-first: the issuer goes away; what was synced still works and frames rotate.
-    env.issuer.take().unwrap().shutdown().await;
-    env.clock.advance(15_000);
+    let clock = env.clock.clone();
+    env.issuer.shutdown().await;
+    clock.advance(15_000);
     let g = s.frame(&id).unwrap();
     assert_eq!(g.step, f.step + 1);
     assert!(matches!(
@@ -285,9 +288,8 @@ async fn t1_journey_with_email_only_and_offline_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebind_to_a_new_phone_moves_tickets_and_old_codes_fail() {
-    let env = Harness::start().await;
-    env.event_opening_in(30, 0, |p| p.format = CodeFormat::S1)
-        .await;
+    let env = Env::start().await;
+    env.event(30, 0, |p| p.format = CodeFormat::S1).await;
     let id = env
         .order(30, "carol@example.com", None, None, &["B-7"])
         .await[0];

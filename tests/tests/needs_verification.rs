@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tessera_core::sync::error::SyncError;
 use tessera_core::{CodeFormat, MemoryKeyVault, RevealState, TicketId, Verification, WalletError};
-use tessera_tests::{Harness, six_digits};
+use tessera_tests::{Env, six_digits};
 
 const PHONE: &str = "+4798765432";
 
@@ -20,14 +20,14 @@ fn state(s: &tessera_core::sync::session::WalletSync, id: &TicketId) -> RevealSt
 
 #[tokio::test]
 async fn an_email_only_phone_gets_the_tickets_without_secrets_and_shows_needs_verification() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     let both = vec![Verification::Email, Verification::Phone];
-    env.event_opening_in(21, -60, |p| {
+    env.event(21, -60, |p| {
         p.format = CodeFormat::S1;
         p.requires = both.clone();
     })
     .await;
-    env.event_opening_in(22, -60, |p| {
+    env.event(22, -60, |p| {
         p.strict_jit = true;
         p.requires = both.clone();
     })

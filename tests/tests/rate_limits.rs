@@ -9,9 +9,9 @@ use std::sync::Arc;
 use tessera_core::sync::error::SyncError;
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{MemoryKeyVault, Verification};
-use tessera_tests::{Harness, six_digits};
+use tessera_tests::{Env, six_digits};
 
-fn wallet(env: &Harness, name: &str) -> WalletSync {
+fn wallet(env: &Env, name: &str) -> WalletSync {
     env.session(env.wallet_config(name, Arc::new(MemoryKeyVault::new().unwrap())))
 }
 
@@ -22,9 +22,9 @@ fn wrong(code: &str) -> String {
 
 #[tokio::test]
 async fn phones_of_one_account_get_rate_limited_with_a_retry_after() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     let (email, phone) = ("wes@example.org", "+15550300");
-    env.event_opening_in(1, 0, |p| p.requires = vec![Verification::Phone])
+    env.event(1, 0, |p| p.requires = vec![Verification::Phone])
         .await;
     env.order(1, email, Some(phone), None, &["A1"]).await;
     let mut wallets = Vec::new();
@@ -67,7 +67,7 @@ async fn phones_of_one_account_get_rate_limited_with_a_retry_after() {
 
 #[tokio::test]
 async fn a_wallet_enrolling_from_a_busy_address_gets_rate_limited() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     // The default limit: 20 new devices per source address per minute; all of these come
     // from 127.0.0.1.
     for i in 0..20 {

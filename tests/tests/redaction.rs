@@ -15,7 +15,7 @@ use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::{CodeFormat, EventId, TicketSecrets, Wallet};
 use tessera_gate::{ScanLog, Verifier};
 use tessera_tests::leak::{Secrets, issuer_secrets, wallet_secrets};
-use tessera_tests::{FileKeyVault, Harness, unseal};
+use tessera_tests::{Env, FileKeyVault, unseal};
 use zeroize::Zeroizing;
 
 /// Compiles only while `$t` has no `Debug` (with one, the probe's call is ambiguous).
@@ -51,8 +51,8 @@ fn holders_of_secrets_without_debug_stay_without() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_secret_holder_prints_redacted_in_every_encoding() {
-    let env = Harness::start().await;
-    env.event_opening_in(80, 0, |p| {
+    let env = Env::start().await;
+    env.event(80, 0, |p| {
         p.format = CodeFormat::T1;
         p.strict_jit = true;
         p.personalised = true;
@@ -66,7 +66,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
     env.enroll_and_verify_email(&s, "dora@example.com").await;
 
     // A sync by hand, to hold its outcome (the transport key and the sealed secrets).
-    let client = IssuerClient::new(&env.url, ClientOptions::default()).unwrap();
+    let client = IssuerClient::new(&env.issuer.url(), ClientOptions::default()).unwrap();
     let outcome = client.sync(s.wallet()).await.unwrap();
     let t = &outcome.response.tickets[0];
     let open = |column: &str, row: &[u8], version: u32, sealed: &str| {
@@ -85,7 +85,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
         .apply_sync(&outcome.response, &outcome.key, &outcome.time_nonce)
         .unwrap();
 
-    let mut secrets = issuer_secrets(&env.data_dir());
+    let mut secrets = issuer_secrets(&env.dir.path().join("issuer"));
     secrets.extend(wallet_secrets(&env.dir.path().join("dora.db"), &vault));
     for (name, got) in [
         ("ticket seed", &ticket_seed[..]),
@@ -159,5 +159,5 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
     check(&secrets, "Verifier", &verifier);
 
     // issuer
-    check(&secrets, "RunningIssuer", env.issuer.as_ref().unwrap());
+    check(&secrets, "RunningIssuer", &env.issuer);
 }

@@ -16,7 +16,7 @@ use tessera_core::sync::api::OutboxMessage;
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{CodeFormat, EventId};
 use tessera_tests::leak::{find, issuer_secrets, wallet_secrets};
-use tessera_tests::{FileKeyVault, Harness, param};
+use tessera_tests::{Env, FileKeyVault, param};
 
 struct Phone {
     session: WalletSync,
@@ -24,7 +24,7 @@ struct Phone {
     vault: PathBuf,
 }
 
-fn phone(env: &Harness, name: &str) -> Phone {
+fn phone(env: &Env, name: &str) -> Phone {
     let vault = env.dir.path().join(format!("{name}.vault"));
     let session = env.session(env.wallet_config(name, Arc::new(FileKeyVault::new(&vault))));
     Phone {
@@ -36,21 +36,20 @@ fn phone(env: &Harness, name: &str) -> Phone {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     // 70: S1, nothing secret at the gate. 71: S1 strict JIT, its own release secret at
     // the gate. 72: T1, its own seeds at the gate.
-    env.event_opening_in(70, 0, |p| {
+    env.event(70, 0, |p| {
         p.format = CodeFormat::S1;
         p.personalised = true;
     })
     .await;
-    env.event_opening_in(71, 0, |p| {
+    env.event(71, 0, |p| {
         p.format = CodeFormat::S1;
         p.strict_jit = true;
     })
     .await;
-    env.event_opening_in(72, 0, |p| p.format = CodeFormat::T1)
-        .await;
+    env.event(72, 0, |p| p.format = CodeFormat::T1).await;
     let people = [
         ("ann@example.com", "+33611111111", "Ann Leak"),
         ("ben@example.com", "+33622222222", "Ben Leak"),
@@ -77,7 +76,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
         .await;
     ben_new.session.rebind().await.unwrap();
     assert_eq!(ben_new.session.sync().await.unwrap().tickets, 6);
-    let admin = env.admin.clone();
+    let admin = env.issuer.admin_token();
     let _: serde_json::Value = env
         .admin_post(
             &format!("/v1/admin/tickets/{}/revoke", revoke.unwrap()),
@@ -91,7 +90,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
     let box_office_token = env
         .mint_with(&tessera_core::sync::api::TokenRequest::box_office(None))
         .await;
-    let mut secrets = issuer_secrets(&env.data_dir());
+    let mut secrets = issuer_secrets(&env.dir.path().join("issuer"));
     for p in [&ann, &ben, &ben_new] {
         secrets.extend(wallet_secrets(&p.db, &p.vault));
     }

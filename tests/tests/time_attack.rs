@@ -12,7 +12,7 @@ use tessera_core::sync::api::TimeResponse;
 use tessera_core::sync::error::SyncError;
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{CodeFormat, RevealState, WalletError};
-use tessera_tests::Harness;
+use tessera_tests::Env;
 use tessera_tests::proxy::Tamper;
 
 const DAY_MS: i64 = 86_400_000;
@@ -78,15 +78,13 @@ fn assert_locked(s: &WalletSync, opens_at: i64, why: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clock_a_day_ahead_from_a_proxy_or_a_fake_server_opens_nothing() {
-    let env = Harness::start().await;
+    let env = Env::start().await;
     // S1, not strict: only the wallet's trusted time keeps it locked before the window.
-    let ev = env
-        .event_opening_in(60, 3600, |p| p.format = CodeFormat::S1)
-        .await;
+    let ev = env.event(60, 3600, |p| p.format = CodeFormat::S1).await;
     env.order(60, "mallory@example.com", None, None, &["D-1"])
         .await;
     let proxy = Arc::new(ClockShift::default());
-    let proxy_url = tessera_tests::proxy::start(env.url.clone(), proxy.clone()).await;
+    let proxy_url = tessera_tests::proxy::start(env.issuer.url(), proxy.clone()).await;
     let s = env.session_through("mallory", &proxy_url);
     env.enroll_and_verify_email(&s, "mallory@example.com").await;
     s.sync().await.unwrap();

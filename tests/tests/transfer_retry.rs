@@ -11,12 +11,12 @@ use tessera_core::sync::api::{AuditEntry, OutboxMessage};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
 use tessera_core::{CodeFormat, MemoryKeyVault, Wallet};
-use tessera_tests::Harness;
+use tessera_tests::Env;
 
 #[tokio::test]
 async fn a_transfer_asked_again_gets_the_first_transfer() {
-    let env = Harness::start().await;
-    env.event_opening_in(7, 0, |p| {
+    let env = Env::start().await;
+    env.event(7, 0, |p| {
         p.format = CodeFormat::S1;
         p.transferable = true;
     })
@@ -25,7 +25,7 @@ async fn a_transfer_asked_again_gets_the_first_transfer() {
     let wallet = Arc::new(
         Wallet::open(env.wallet_config("ann", Arc::new(MemoryKeyVault::new().unwrap()))).unwrap(),
     );
-    let client = IssuerClient::new(&env.url, ClientOptions::default()).unwrap();
+    let client = IssuerClient::new(&env.issuer.url(), ClientOptions::default()).unwrap();
     let session = WalletSync::new(wallet.clone(), client.clone());
     env.enroll_and_verify_email(&session, "ann@example.org")
         .await;
@@ -43,7 +43,7 @@ async fn a_transfer_asked_again_gets_the_first_transfer() {
         .unwrap();
     assert_eq!(first, again);
 
-    let token = env.admin.clone();
+    let token = env.issuer.admin_token();
     let audit: Vec<AuditEntry> =
         serde_json::from_str(&env.admin_get("/v1/admin/audit", &token).await).unwrap();
     let transfers = audit
