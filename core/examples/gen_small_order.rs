@@ -12,19 +12,14 @@
 //! exactly the small-order encodings; `core/tests/small_order.rs` checks the file matches
 //! the Rust blocklist and that `ed25519::verify` refuses every forgery.
 
-use std::error::Error;
-use std::path::PathBuf;
+#[path = "../../tests/vectors/small_order.rs"]
+mod vectors;
 
-use ring::signature::{ED25519, UnparsedPublicKey};
+use std::error::Error;
+
 use serde_json::{Value, json};
 use tessera_core::ed25519::{SMALL_ORDER_BLOCKLIST, is_canonical_point, small_order_encodings};
-
-/// `R` = identity (`01 00…00`), `S` = 0: a signature made without any private key.
-fn keyless_signature() -> [u8; 64] {
-    let mut s = [0u8; 64];
-    s[0] = 1;
-    s
-}
+use vectors::{forges, keyless_signature};
 
 /// RFC 8032 canonical: `y < p`, and not `x = 0` with the sign bit set. `x = 0` only for
 /// `y = 1` and `y = p − 1` (blocklist entries 1 and 4).
@@ -42,11 +37,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         // [k]A is the identity for about one message in ord(A): the first such counter.
         let message = (0u32..4096)
             .map(u32::to_be_bytes)
-            .find(|m| {
-                UnparsedPublicKey::new(&ED25519, &pk)
-                    .verify(m, &sig)
-                    .is_ok()
-            })
+            .find(|m| forges(&pk, m))
             .ok_or_else(|| format!("ring accepts no keyless forgery for {}", hex::encode(pk)))?;
         encodings.push(json!({
             "public_key_hex": hex::encode(pk),
@@ -64,15 +55,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         "blocklist_hex": SMALL_ORDER_BLOCKLIST.iter().map(hex::encode).collect::<Vec<_>>(),
         "encodings": encodings,
     });
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "tests",
-        "vectors",
-        "small_order.json",
-    ]
-    .iter()
-    .collect();
+    let path = vectors::path();
     let mut text = serde_json::to_string_pretty(&value)?;
     text.push('\n');
     std::fs::write(&path, text)?;

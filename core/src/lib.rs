@@ -19,6 +19,7 @@ pub mod policy;
 pub mod qr;
 pub mod reveal;
 pub mod seal;
+pub mod sqlite;
 pub mod store;
 pub mod sync;
 pub mod text;

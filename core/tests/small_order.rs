@@ -4,72 +4,16 @@
 //! refuse each listed key, although ring alone accepts the keyless forgeries.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
+#[path = "../../tests/vectors/small_order.rs"]
+mod vectors;
 
-use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
-use serde_json::Value;
+use ring::signature::Ed25519KeyPair;
 use tessera_core::code::SignedCredential;
 use tessera_core::code::s1::{CREDENTIAL_DOMAIN, Credential, S1Code, public_key};
 use tessera_core::ed25519::{self, SMALL_ORDER_BLOCKLIST, small_order_encodings};
 use tessera_core::sync::request::{self, RequestAuthError, SignedHeaders, signing_message};
 use tessera_core::{EventId, TicketId};
-
-struct Entry {
-    key: [u8; 32],
-    canonical: bool,
-    message: Vec<u8>,
-    signature: Vec<u8>,
-}
-
-fn vectors() -> (Vec<String>, Vec<Entry>) {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "..",
-        "tests",
-        "vectors",
-        "small_order.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run the gen_small_order example)", path.display()));
-    let doc: Value = serde_json::from_str(&text).unwrap();
-    let blocklist = doc["blocklist_hex"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
-    let entries = doc["encodings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let mut key = [0u8; 32];
-            hex::decode_to_slice(e["public_key_hex"].as_str().unwrap(), &mut key).unwrap();
-            Entry {
-                key,
-                canonical: e["canonical"].as_bool().unwrap(),
-                message: hex::decode(e["forgery"]["message_hex"].as_str().unwrap()).unwrap(),
-                signature: hex::decode(e["forgery"]["signature_hex"].as_str().unwrap()).unwrap(),
-            }
-        })
-        .collect();
-    (blocklist, entries)
-}
-
-/// R = identity, S = 0: a signature made without any private key.
-fn keyless_signature() -> [u8; 64] {
-    let mut s = [0u8; 64];
-    s[0] = 1;
-    s
-}
-
-fn ring_accepts(pk: &[u8], msg: &[u8], sig: &[u8]) -> bool {
-    UnparsedPublicKey::new(&ED25519, pk)
-        .verify(msg, sig)
-        .is_ok()
-}
+use vectors::{blocklist, entries, forges, keyless_signature, ring_accepts};
 
 fn kp(seed: u8) -> Ed25519KeyPair {
     Ed25519KeyPair::from_seed_unchecked(&[seed; 32]).unwrap()
@@ -105,7 +49,7 @@ fn signed_by(issuer: &Ed25519KeyPair, c: Credential) -> SignedCredential {
 
 #[test]
 fn the_vector_file_is_the_rust_blocklist() {
-    let (blocklist, entries) = vectors();
+    let (blocklist, entries) = (blocklist(), entries());
     let want: Vec<String> = SMALL_ORDER_BLOCKLIST.iter().map(hex::encode).collect();
     assert_eq!(blocklist, want);
     let keys: Vec<[u8; 32]> = entries.iter().map(|e| e.key).collect();
@@ -128,7 +72,7 @@ fn the_vector_file_is_the_rust_blocklist() {
 
 #[test]
 fn every_listed_forgery_fools_ring_but_not_tessera() {
-    let (_, entries) = vectors();
+    let entries = entries();
     for e in &entries {
         assert!(
             ring_accepts(&e.key, &e.message, &e.signature),
@@ -145,7 +89,7 @@ fn every_listed_forgery_fools_ring_but_not_tessera() {
 
 #[test]
 fn s1_signatures_under_small_order_keys_do_not_verify() {
-    let (_, entries) = vectors();
+    let entries = entries();
     let issuer = kp(1);
     for e in &entries {
         // Level 1: an issuer key of small order and a keyless credential signature
@@ -157,7 +101,7 @@ fn s1_signatures_under_small_order_keys_do_not_verify() {
                 let bytes = c.to_bytes().unwrap();
                 let mut msg = CREDENTIAL_DOMAIN.to_vec();
                 msg.extend_from_slice(&bytes);
-                ring_accepts(&e.key, &msg, &keyless_signature()).then(|| SignedCredential {
+                forges(&e.key, &msg).then(|| SignedCredential {
                     credential: c.clone(),
                     bytes,
                     issuer_sig: keyless_signature(),
@@ -192,7 +136,7 @@ fn s1_signatures_under_small_order_keys_do_not_verify() {
 
 #[test]
 fn credentials_for_small_order_device_keys_are_not_issued() {
-    let (_, entries) = vectors();
+    let entries = entries();
     for e in &entries {
         assert!(
             credential(3, e.key).sign(&kp(1)).is_err(),
@@ -205,7 +149,7 @@ fn credentials_for_small_order_device_keys_are_not_issued() {
 
 #[test]
 fn device_signed_requests_with_small_order_keys_are_refused() {
-    let (_, entries) = vectors();
+    let entries = entries();
     let now = 1_800_000_000_000;
     for e in &entries {
         let body = b"{}";
@@ -214,7 +158,7 @@ fn device_signed_requests_with_small_order_keys_are_refused() {
             .map(|i| format!("{i:032x}"))
             .find(|n| {
                 let msg = signing_message("POST", "/v1/devices", now, n, body);
-                ring_accepts(&e.key, &msg, &keyless_signature())
+                forges(&e.key, &msg)
             })
             .unwrap();
         let h = SignedHeaders {

@@ -13,6 +13,7 @@ use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use tessera_core::sqlite::{self, OpenError, Options, Schema};
 use tessera_core::{EventId, TicketId};
 
 use crate::GateError;
@@ -20,7 +21,26 @@ use crate::bundle::PublicKey;
 use crate::signed_bundle::PinnedKeys;
 use crate::verdict::RejectReason;
 
-const SCHEMA_VERSION: u32 = 2;
+/// The scan log's migrations (append only), opened through [`tessera_core::sqlite`].
+const SCHEMA: Schema = Schema::new(&[MIGRATION_1, MIGRATION_2]);
+
+/// Each admission is a commit at the door, so the commit is made cheap (measured in
+/// docs/PERFORMANCE.md § Gate): small pages (a row is ~100 bytes; page size only takes
+/// effect on a new file) and one owner (exclusive locking skips the shared-memory index and
+/// its locks per transaction). WAL + NORMAL, as every store: a commit survives the app being
+/// killed; only a power cut can lose the last commits; no fsync per commit.
+const OPTIONS: Options = Options {
+    exclusive: true,
+    page_size: Some(1024),
+};
+
+/// The gate's own error for a log that does not open; a newer schema keeps its variant.
+fn open_error(e: OpenError) -> GateError {
+    match e {
+        OpenError::Sqlite(e) => e.into(),
+        OpenError::NewerSchema { found, .. } => GateError::NewerSchema { version: found },
+    }
+}
 
 const MIGRATION_1: &str = "
 CREATE TABLE scans (
@@ -234,38 +254,14 @@ const SELECT_RECORD: &str = "SELECT gate_id, seq, at_ms, ticket, step, outcome, 
 impl ScanLog {
     /// Opens (or creates) the log at `path`, migrating it to the current schema.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, GateError> {
-        Self::setup(Connection::open(path)?)
+        let opened = sqlite::open(path.as_ref(), SCHEMA, OPTIONS).map_err(open_error)?;
+        Ok(Self { conn: opened.conn })
     }
 
     /// A log that lives only in memory (tests, dry runs).
     pub fn open_in_memory() -> Result<Self, GateError> {
-        Self::setup(Connection::open_in_memory()?)
-    }
-
-    fn setup(mut conn: Connection) -> Result<Self, GateError> {
-        // Each admission is a commit at the door, so the commit is made cheap (measured in
-        // docs/PERFORMANCE.md § Gate): small pages (a row is ~100 bytes; page size only
-        // takes effect on a new file), one owner (exclusive locking skips the shared-memory
-        // index and its locks per transaction), and WAL + NORMAL (a commit survives the app
-        // being killed; only a power cut can lose the last commits; no fsync per commit).
-        conn.pragma_update(None, "page_size", 1024)?;
-        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(GateError::NewerSchema { version });
-        }
-        for (target, sql) in [(1u32, MIGRATION_1), (2, MIGRATION_2)] {
-            if version < target {
-                let tx = conn.transaction()?;
-                tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", target)?;
-                tx.commit()?;
-            }
-        }
-        Ok(Self { conn })
+        let opened = sqlite::open_in_memory(SCHEMA, OPTIONS).map_err(open_error)?;
+        Ok(Self { conn: opened.conn })
     }
 
     /// The issuer keys this gate pinned (empty before its first signed bundle).
@@ -549,5 +545,22 @@ mod tests {
         for s in [0, 1, u64::MAX, 1 << 63] {
             assert_eq!(step_from_sql(step_to_sql(s)), s);
         }
+    }
+
+    /// The gate owns its log while it is open: another connection cannot even read it,
+    /// until the gate closes it.
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn an_open_log_keeps_its_file_to_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scans.sqlite");
+        let log = ScanLog::open(&path).unwrap();
+        let other = Connection::open(&path).unwrap();
+        // Refused at once rather than after rusqlite's default wait.
+        other.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let version = || other.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0));
+        assert!(version().is_err());
+        drop(log);
+        assert_eq!(version().unwrap(), SCHEMA.version());
     }
 }

@@ -5,24 +5,25 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use rusqlite::Connection;
+use tessera_core::sqlite::{self, OpenError, Options, Schema};
 
 use crate::error::{ApiError, IssuerError};
 
-/// Schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: u32 = 6;
-
-/// Migrations by target version; each runs in one transaction with its version bump.
-const MIGRATIONS: &[(u32, &str)] = &[
-    (1, MIGRATION_1),
-    (2, MIGRATION_2),
-    (3, MIGRATION_3),
-    (4, MIGRATION_4),
-    (5, MIGRATION_5),
-    (6, MIGRATION_6),
+/// Migrations in order: `MIGRATION_n` brings the file to version `n` (`PRAGMA
+/// user_version`). The missing ones run in one transaction with the version bump.
+const MIGRATIONS: &[&str] = &[
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+    MIGRATION_6,
 ];
+
+/// The issuer's schema (version 6), opened through [`tessera_core::sqlite`].
+const SCHEMA: Schema = Schema::new(MIGRATIONS);
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
@@ -173,15 +174,9 @@ pub(crate) struct Db(Arc<Mutex<Connection>>);
 impl Db {
     /// Opens (or creates) the database at `path` and migrates it.
     pub(crate) fn open(path: &Path) -> Result<Self, IssuerError> {
-        let mut conn = Connection::open(path)?;
-        // WAL + NORMAL: a commit survives the process being killed; FULL fsyncs are not
-        // worth their cost for a reference issuer.
-        conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        migrate(&mut conn)?;
-        Ok(Self(Arc::new(Mutex::new(conn))))
+        // Shared locking (the default): instances may share the file (`crate::limits`).
+        let opened = sqlite::open(path, SCHEMA, Options::default()).map_err(open_error)?;
+        Ok(Self(Arc::new(Mutex::new(opened.conn))))
     }
 
     /// Runs `f` on the connection on this thread (callers are already on a blocking thread).
@@ -204,20 +199,13 @@ impl Db {
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), IssuerError> {
-    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version > SCHEMA_VERSION {
-        return Err(IssuerError::NewerSchema(version));
+/// The issuer's own error for a database that does not open; a newer schema keeps its
+/// variant.
+fn open_error(e: OpenError) -> IssuerError {
+    match e {
+        OpenError::Sqlite(e) => e.into(),
+        OpenError::NewerSchema { found, .. } => IssuerError::NewerSchema(found),
     }
-    for (target, sql) in MIGRATIONS {
-        if version < *target {
-            let tx = conn.transaction()?;
-            tx.execute_batch(sql)?;
-            tx.pragma_update(None, "user_version", target)?;
-            tx.commit()?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -230,16 +218,16 @@ mod tests {
     #[test]
     fn upgrading_revokes_unscoped_gate_tokens() {
         let mut c = Connection::open_in_memory().unwrap();
-        for (target, sql) in &MIGRATIONS[..4] {
+        for sql in &MIGRATIONS[..4] {
             c.execute_batch(sql).unwrap();
-            c.pragma_update(None, "user_version", target).unwrap();
         }
+        c.pragma_update(None, "user_version", 4).unwrap();
         c.execute_batch(
             "INSERT INTO tokens (token_hash, role, created_ms) VALUES (x'01', 'gate', 5);
              INSERT INTO tokens (token_hash, role, created_ms) VALUES (x'02', 'box_office', 6);",
         )
         .unwrap();
-        migrate(&mut c).unwrap();
+        assert_eq!(sqlite::migrate(&mut c, SCHEMA).unwrap(), 4);
         let rows: Vec<(String, Option<i64>, String)> = c
             .prepare("SELECT role, revoked_ms, id FROM tokens ORDER BY created_ms")
             .unwrap()
@@ -252,5 +240,22 @@ mod tests {
         assert_eq!((rows[1].0.as_str(), rows[1].1), ("box_office", None));
         assert_eq!(rows[0].2.len(), 16);
         assert_ne!(rows[0].2, rows[1].2);
+    }
+
+    /// A file a newer issuer wrote is refused with the issuer's own error, untouched.
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.sqlite");
+        drop(Db::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "user_version", 7).unwrap();
+        drop(c);
+        assert!(matches!(Db::open(&path), Err(IssuerError::NewerSchema(7))));
+        let c = Connection::open(&path).unwrap();
+        let v: u32 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 7);
     }
 }

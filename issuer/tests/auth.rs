@@ -1,6 +1,7 @@
 //! Device-signed requests, bearer roles, body limits and error bodies against a real issuer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness};
@@ -24,7 +25,7 @@ async fn enrollment_is_idempotent_and_reports_server_time() {
         assert_eq!(r.server_time_ms, h.now_ms());
     }
     let t: TimeResponse = h.get("/v1/time", None).await.ok();
-    assert_eq!(t.server_time_ms, common::T0_MS);
+    assert_eq!(t.server_time_ms, common::START_MS);
     assert_eq!(t.proof, None, "no nonce, nothing signed");
 }
 

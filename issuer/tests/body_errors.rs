@@ -4,6 +4,7 @@
 //! device-signed calls alike.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness};

@@ -4,6 +4,7 @@
 //! ticket stays bound, named and on the holder's phone; the box office moves it, audited.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness};
@@ -44,8 +45,7 @@ async fn the_holder_of_a_change_blocked_ticket_cannot_transfer_it_the_box_office
     assert_eq!(still.tickets[0].holder_name.as_deref(), Some("Ann Example"));
     assert!(still.moved.is_empty());
     assert!(h.outbox().await.iter().all(|m| m.to != "bo@example.org"));
-    let bundle = common::open_bundle(
-        &h,
+    let bundle = h.open_bundle(
         std::str::from_utf8(&h.get("/v1/gate/events/8/bundle", Some(&h.admin)).await.body).unwrap(),
     );
     assert_eq!(bundle.holder_names[&id], "Ann Example");

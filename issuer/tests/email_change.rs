@@ -4,6 +4,7 @@
 //! transfer for the new address reached whoever typed it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness, param};

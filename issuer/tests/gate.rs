@@ -2,11 +2,11 @@
 //! back are merged and counted in `/metrics`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
-use common::{Device, Harness};
+use common::{Device, Harness, unseal};
 use tessera_core::code::{S1Code, SignedCredential, step_at};
-use tessera_core::sync::transport::TransportContext;
 use tessera_core::{CodeFormat, EventId};
 use tessera_gate::{GateBundle, RejectReason, ScanLog, Verdict, Verifier};
 use tessera_issuer::ScanUploadResponse;
@@ -17,7 +17,7 @@ async fn bundle(h: &Harness, token: &str, event: u64) -> (String, GateBundle) {
         .await;
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let text = String::from_utf8(r.body).unwrap();
-    let b = common::open_bundle(h, &text);
+    let b = h.open_bundle(&text);
     (text, b)
 }
 
@@ -35,16 +35,13 @@ async fn an_s1_bundle_holds_no_secrets_and_admits_the_bound_device_only() {
     let d = Device::new();
     d.verify_email(&h, "rae@example.org").await;
     let (r, key) = d.sync(&h).await;
-    let seed = key
-        .open(
-            &TransportContext {
-                column: "ticket_seed",
-                row: &id.0,
-                version: 1,
-            },
-            &hex::decode(&r.tickets[0].sealed_ticket_seed).unwrap(),
-        )
-        .unwrap();
+    let seed = unseal(
+        &key,
+        "ticket_seed",
+        &id.0,
+        1,
+        &r.tickets[0].sealed_ticket_seed,
+    );
 
     let gate = h.mint_gate(11, "g").await;
     let bo = h.mint_box_office().await;
@@ -101,16 +98,7 @@ async fn t1_and_strict_bundles_carry_the_secrets_the_wallet_got() {
     let (r, key) = d.sync(&h).await;
     let t = &r.tickets[0];
     let open = |column: &str, row: &[u8], version: u32, sealed: &str| {
-        key.open(
-            &TransportContext {
-                column,
-                row,
-                version,
-            },
-            &hex::decode(sealed).unwrap(),
-        )
-        .unwrap()
-        .to_vec()
+        unseal(&key, column, row, version, sealed)
     };
     let seed = open("ticket_seed", &id.0, 1, &t.sealed_ticket_seed);
     let event_seed = open(

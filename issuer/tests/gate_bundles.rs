@@ -5,6 +5,7 @@
 //! update is exactly the bundle a gate fetching everything gets.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness};

@@ -2,9 +2,10 @@
 //! audited override.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
-use common::{Device, Harness, param};
+use common::{Device, Harness, param, unseal};
 use tessera_core::CodeFormat;
 use tessera_core::sync::api::{
     AuditEntry, HolderChange, OrderResponse, ProfileUpdate, TransferRequest, TransferResponse,
@@ -111,17 +112,13 @@ async fn rebind_moves_tickets_to_the_new_phone_and_revokes_the_old_binding() {
     old.verify_email(&h, "max@example.org").await;
     let (before, key) = old.sync(&h).await;
     let old_cred = before.tickets[0].credential.clone().unwrap();
-    let old_seed = key
-        .open(
-            &tessera_core::sync::transport::TransportContext {
-                column: "ticket_seed",
-                row: &id.0,
-                version: 1,
-            },
-            &hex::decode(&before.tickets[0].sealed_ticket_seed).unwrap(),
-        )
-        .unwrap()
-        .to_vec();
+    let old_seed = unseal(
+        &key,
+        "ticket_seed",
+        &id.0,
+        1,
+        &before.tickets[0].sealed_ticket_seed,
+    );
 
     let new = Device::new();
     new.enroll(&h).await;
@@ -141,25 +138,14 @@ async fn rebind_moves_tickets_to_the_new_phone_and_revokes_the_old_binding() {
     let t = &now.tickets[0];
     assert_eq!(t.version, 2);
     assert_ne!(t.credential.as_deref(), Some(old_cred.as_str()));
-    let seed = key
-        .open(
-            &tessera_core::sync::transport::TransportContext {
-                column: "ticket_seed",
-                row: &id.0,
-                version: 2,
-            },
-            &hex::decode(&t.sealed_ticket_seed).unwrap(),
-        )
-        .unwrap()
-        .to_vec();
+    let seed = unseal(&key, "ticket_seed", &id.0, 2, &t.sealed_ticket_seed);
     assert_ne!(seed, old_seed, "a new binding gets a new seed");
     let (gone, _) = old.sync(&h).await;
     assert!(gone.tickets.is_empty());
     assert_eq!(gone.moved, vec![id]);
     // Gates learn that the old credential is revoked.
     let gate = h.mint_gate(4, "g").await;
-    let b = common::open_bundle(
-        &h,
+    let b = h.open_bundle(
         std::str::from_utf8(&h.get("/v1/gate/events/4/bundle", Some(&gate)).await.body).unwrap(),
     );
     let old_digest =
@@ -216,8 +202,7 @@ async fn revoked_tickets_show_as_revoked_and_revoking_is_audited() {
     let revokes: Vec<_> = a.iter().filter(|e| e.action == "ticket.revoke").collect();
     assert_eq!(revokes.len(), 1, "revoking twice is one change");
     assert_eq!(revokes[0].role, "box_office");
-    let b = common::open_bundle(
-        &h,
+    let b = h.open_bundle(
         std::str::from_utf8(&h.get("/v1/gate/events/5/bundle", Some(&gate)).await.body).unwrap(),
     );
     assert!(b.revoked.contains(&id));

@@ -4,6 +4,7 @@
 //! the first result; keys belong to one caller and are kept 24 hours.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use std::time::Duration;
@@ -82,7 +83,7 @@ async fn audit(h: &Harness) -> Vec<AuditEntry> {
 
 /// Orders and tickets in the issuer's database, read beside the running issuer.
 fn stored(h: &Harness) -> (i64, i64) {
-    let c = rusqlite::Connection::open(h.dir.path().join("issuer.sqlite")).unwrap();
+    let c = rusqlite::Connection::open(h.data_dir().join("issuer.sqlite")).unwrap();
     let n = |t: &str| {
         c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
             .unwrap()
@@ -259,9 +260,9 @@ async fn a_retried_token_or_transfer_gets_the_first_answer() {
         )
         .await
         .ok();
-    let raw = std::fs::read(h.dir.path().join("issuer.sqlite"))
+    let raw = std::fs::read(h.data_dir().join("issuer.sqlite"))
         .into_iter()
-        .chain(std::fs::read(h.dir.path().join("issuer.sqlite-wal")))
+        .chain(std::fs::read(h.data_dir().join("issuer.sqlite-wal")))
         .flatten()
         .collect::<Vec<u8>>();
     for secret in [a.token.as_bytes(), key.as_bytes()] {

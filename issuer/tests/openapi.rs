@@ -5,6 +5,7 @@
 //! removed or given another method without this test failing until the document follows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,12 +9,13 @@
 //! variable, a plain `cargo test` says it ran without the sink and passes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::atomic::{AtomicI64, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -222,7 +223,7 @@ async fn sms_go_through_the_webhook_a_failing_webhook_leaves_no_code_and_nothing
     let sms_code_request_again = request_code(&h, &d).await.ok::<VerificationStatus>();
     assert!(sms_code_request_again.pending_expires_at_ms.is_some());
     let pending_code = six_digits(hook.calls()[2].1["body"].as_str().unwrap());
-    let dir = h.dir.path().to_owned();
+    let dir = h.data_dir();
     h.issuer.take().unwrap().shutdown().await;
     let bytes = data_dir_bytes(&dir);
     assert!(
@@ -247,7 +248,7 @@ async fn in_dev_mode_the_outbox_is_the_one_clear_copy_and_the_search_finds_it() 
     d.enroll(&h).await;
     request_email(&h, &d, "ada@example.org").await;
     let token = param(&h.last_message("ada@example.org").await.body, "token");
-    let dir = h.dir.path().to_owned();
+    let dir = h.data_dir();
     h.issuer.take().unwrap().shutdown().await;
     assert!(holds_token(&data_dir_bytes(&dir), &token));
 }
@@ -348,19 +349,10 @@ async fn emails_go_through_a_real_smtp_server_and_the_dev_outbox_is_gone() {
     let first = lines.next().unwrap().unwrap();
     let second = lines.next().unwrap().unwrap();
     assert!(first.starts_with("tessera-issuer listening on "), "{first}");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    let h = Harness {
-        issuer: None,
-        http: reqwest::Client::new(),
-        url: first.rsplit(' ').next().unwrap().to_owned(),
-        admin: second.strip_prefix("admin token: ").unwrap().to_owned(),
-        clock: Arc::new(AtomicI64::new(i64::try_from(now).unwrap())),
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::attach(
+        first.rsplit(' ').next().unwrap().to_owned(),
+        second.strip_prefix("admin token: ").unwrap().to_owned(),
+    );
     assert_no_outbox(&h).await;
     h.event(1, |p| p.requires = vec![Verification::Phone]).await;
     h.order(1, "bea@example.org", Some(PHONE), None, &["B1"])

@@ -3,15 +3,14 @@
 //! source address and overall. Every limit answers 429 `rate_limited` with `Retry-After`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use std::sync::Arc;
 
-use common::{Device, Harness, Reply, six_digits};
+use common::{Device, Harness, Reply, confirm_code, request_code, six_digits};
 use tessera_core::Verification;
-use tessera_core::sync::api::{
-    EmailRequest, EnrollRequest, PhoneConfirm, PhoneRequest, VerificationStatus,
-};
+use tessera_core::sync::api::{EmailRequest, EnrollRequest, VerificationStatus};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -30,26 +29,6 @@ async fn account_with_devices(h: &Harness, email: &str, phones: &[&str], n: usiz
         devices.push(d);
     }
     devices
-}
-
-async fn request_code(h: &Harness, d: &Device, phone: &str) -> Reply {
-    d.post(
-        h,
-        "/v1/attendee/phone/request",
-        &PhoneRequest {
-            phone: phone.into(),
-        },
-    )
-    .await
-}
-
-async fn confirm_code(h: &Harness, d: &Device, code: &str) -> Reply {
-    d.post(
-        h,
-        "/v1/attendee/phone/confirm",
-        &PhoneConfirm { code: code.into() },
-    )
-    .await
 }
 
 /// Requests a code on `d` and reads it from the outbox.
@@ -429,21 +408,7 @@ async fn the_issuer_binary_takes_an_enrollment_limit() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let url = first.rsplit(' ').next().unwrap().to_owned();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    let h = Harness {
-        issuer: None,
-        http: reqwest::Client::new(),
-        url,
-        admin: String::new(),
-        clock: Arc::new(std::sync::atomic::AtomicI64::new(
-            i64::try_from(now).unwrap(),
-        )),
-        dir,
-    };
+    let h = Harness::attach(url, String::new());
     let first_device = enroll_new(&h).await.1;
     let second_device = enroll_new(&h).await.1;
     child.kill().unwrap();

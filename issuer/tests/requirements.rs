@@ -4,30 +4,15 @@
 //! loopback).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
-use common::{Device, Harness, six_digits};
-use tessera_core::sync::api::{PhoneConfirm, PhoneRequest, SyncResponse, SyncTicket};
-use tessera_core::sync::transport::{TransportContext, TransportKey};
+use common::{Device, Harness, try_unseal, verify_phone};
+use tessera_core::sync::api::{SyncResponse, SyncTicket};
+use tessera_core::sync::transport::TransportKey;
 use tessera_core::{CodeFormat, EventId, Verification};
 
 const PHONE: &str = "+4712345678";
-
-async fn verify_phone(h: &Harness, d: &Device) {
-    d.post(
-        h,
-        "/v1/attendee/phone/request",
-        &PhoneRequest {
-            phone: PHONE.into(),
-        },
-    )
-    .await
-    .ok::<serde_json::Value>();
-    let code = six_digits(&h.last_message(PHONE).await.body);
-    d.post(h, "/v1/attendee/phone/confirm", &PhoneConfirm { code })
-        .await
-        .ok::<serde_json::Value>();
-}
 
 fn ticket_of(r: &SyncResponse, event: u64) -> &SyncTicket {
     r.tickets
@@ -38,13 +23,8 @@ fn ticket_of(r: &SyncResponse, event: u64) -> &SyncTicket {
 
 /// Whether the entry carries secrets that open with this sync's key.
 fn has_secrets(t: &SyncTicket, key: &TransportKey) -> bool {
-    let ctx = |column| TransportContext {
-        column,
-        row: t.ticket_id.as_bytes(),
-        version: t.version,
-    };
-    let seed = hex::decode(&t.sealed_ticket_seed).unwrap();
-    !seed.is_empty() && key.open(&ctx("ticket_seed"), &seed).is_ok()
+    let (row, seed) = (t.ticket_id.as_bytes(), &t.sealed_ticket_seed);
+    !seed.is_empty() && try_unseal(key, "ticket_seed", row, t.version, seed).is_some()
 }
 
 #[tokio::test]
@@ -70,7 +50,7 @@ async fn a_device_without_the_required_verifications_gets_no_secret() {
     }
     let owner = Device::new();
     owner.verify_email(&h, "own@example.org").await;
-    verify_phone(&h, &owner).await;
+    verify_phone(&h, &owner, PHONE).await;
     let (o, key) = owner.sync(&h).await;
     assert_eq!(o.tickets.len(), 3);
     assert!(o.tickets.iter().all(|t| has_secrets(t, &key)));
@@ -98,7 +78,7 @@ async fn a_device_without_the_required_verifications_gets_no_secret() {
     assert!(has_secrets(ticket_of(&r, 9), &key));
 
     // Once this phone proves the number too, everything comes.
-    verify_phone(&h, &email_only).await;
+    verify_phone(&h, &email_only, PHONE).await;
     let (r, key) = email_only.sync(&h).await;
     assert!(r.tickets.iter().all(|t| has_secrets(t, &key)));
     assert!(ticket_of(&r, 7).credential.is_some());

@@ -4,13 +4,13 @@
 //! from a lead before its window.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::Harness;
 use serde_json::{Value, json};
 use tessera_core::sync::api::AuditEntry;
 use tessera_core::{CodeFormat, EventId, TicketId};
-use tessera_gate::GateBundle;
 use tessera_issuer::ScanUploadResponse;
 
 /// Mints a token from a raw JSON body (the admin's call, as curl would send it).
@@ -270,7 +270,7 @@ async fn a_strict_events_release_secret_reaches_gates_only_within_the_lead() {
         String::from_utf8(r.body).unwrap()
     };
     let has_secret = |text: &str| {
-        let b = open_bundle(&h, text);
+        let b = h.open_bundle(text);
         b.release_secrets.contains_key(&EventId(5))
     };
     // A day early: no release secret (a stolen gate token cannot unlock codes early).
@@ -284,10 +284,6 @@ async fn a_strict_events_release_secret_reaches_gates_only_within_the_lead() {
 
 /// The bundle in a served document (signed envelope or, before signing existed, the bare
 /// bundle).
-fn open_bundle(h: &Harness, text: &str) -> GateBundle {
-    common::open_bundle(h, text)
-}
-
 #[tokio::test]
 async fn the_release_lead_is_configurable() {
     let h =
@@ -299,11 +295,11 @@ async fn the_release_lead_is_configurable() {
     let gate = mint(&h, json!({"role": "gate", "event_id": 6, "gate_id": "g"})).await;
     let gate = gate["token"].as_str().unwrap().to_owned();
     let r = h.get("/v1/gate/events/6/bundle", Some(&gate)).await;
-    let b = open_bundle(&h, &String::from_utf8(r.body).unwrap());
+    let b = h.open_bundle(&String::from_utf8(r.body).unwrap());
     assert!(b.release_secrets.is_empty(), "an hour early, lead 10 min");
     h.advance_ms(3000 * 1000);
     let r = h.get("/v1/gate/events/6/bundle", Some(&gate)).await;
-    let b = open_bundle(&h, &String::from_utf8(r.body).unwrap());
+    let b = h.open_bundle(&String::from_utf8(r.body).unwrap());
     assert!(!b.release_secrets.is_empty(), "10 min early, lead 10 min");
 }
 

@@ -2,27 +2,15 @@
 //! credentials for the device key, strict-JIT release secrets only inside the window.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
-use common::{Device, Harness};
+use common::{Device, Harness, try_unseal, unseal, verify_phone};
 use tessera_core::code::SignedCredential;
 use tessera_core::sync::api::SyncResponse;
-use tessera_core::sync::transport::{TransportContext, TransportKey};
+use tessera_core::sync::transport::TransportKey;
 use tessera_core::{CodeFormat, EventId, Verification};
 use tessera_issuer::ISSUER_KEY_ID;
-
-fn open(key: &TransportKey, column: &str, row: &[u8], version: u32, hex_text: &str) -> Vec<u8> {
-    key.open(
-        &TransportContext {
-            column,
-            row,
-            version,
-        },
-        &hex::decode(hex_text).unwrap(),
-    )
-    .unwrap()
-    .to_vec()
-}
 
 #[tokio::test]
 async fn sync_binds_to_the_first_device_and_seals_seeds_to_the_sync_key() {
@@ -62,7 +50,7 @@ async fn sync_binds_to_the_first_device_and_seals_seeds_to_the_sync_key() {
         assert_eq!(t.holder_name.as_deref(), Some("Fay Example"));
         assert_eq!(t.version, 1);
         assert!(!t.revoked && t.sealed_event_seed.is_none());
-        let seed = open(
+        let seed = unseal(
             &key,
             "ticket_seed",
             &t.ticket_id.0,
@@ -72,15 +60,14 @@ async fn sync_binds_to_the_first_device_and_seals_seeds_to_the_sync_key() {
         assert_eq!(seed.len(), 32);
         // Sealed to this ticket and version only.
         assert!(
-            key.open(
-                &TransportContext {
-                    column: "ticket_seed",
-                    row: &t.ticket_id.0,
-                    version: t.version + 1
-                },
-                &hex::decode(&t.sealed_ticket_seed).unwrap()
+            try_unseal(
+                &key,
+                "ticket_seed",
+                &t.ticket_id.0,
+                t.version + 1,
+                &t.sealed_ticket_seed
             )
-            .is_err()
+            .is_none()
         );
         let cred =
             SignedCredential::from_bytes(&hex::decode(t.credential.as_ref().unwrap()).unwrap())
@@ -106,14 +93,14 @@ async fn sync_binds_to_the_first_device_and_seals_seeds_to_the_sync_key() {
     for (a, b) in r.tickets.iter().zip(&again.tickets) {
         assert_eq!(a.credential, b.credential);
         assert_eq!(
-            open(
+            unseal(
                 &key,
                 "ticket_seed",
                 &a.ticket_id.0,
                 1,
                 &a.sealed_ticket_seed
             ),
-            open(
+            unseal(
                 &key2,
                 "ticket_seed",
                 &b.ticket_id.0,
@@ -141,7 +128,7 @@ async fn t1_tickets_carry_an_event_seed_and_no_credential() {
     let (r, key) = d.sync(&h).await;
     let t = &r.tickets[0];
     assert!(t.credential.is_none());
-    let e1 = open(
+    let e1 = unseal(
         &key,
         "event_seed",
         &t.ticket_id.0,
@@ -186,7 +173,7 @@ async fn strict(h: &Harness, requires: Vec<Verification>) -> (Device, u64) {
 
 fn release(r: &SyncResponse, key: &TransportKey) -> Option<Vec<u8>> {
     r.releases.first().map(|rel| {
-        open(
+        unseal(
             key,
             "release_secret",
             &rel.event_id.0.to_be_bytes(),
@@ -226,21 +213,7 @@ async fn release_secrets_wait_for_the_required_verifications() {
     h.advance_ms(3600 * 1000);
     let (r, _) = d.sync(&h).await;
     assert!(r.releases.is_empty(), "phone not verified yet");
-    d.post(
-        &h,
-        "/v1/attendee/phone/request",
-        &serde_json::json!({ "phone": "+15550199" }),
-    )
-    .await
-    .ok::<serde_json::Value>();
-    let code = common::six_digits(&h.last_message("+15550199").await.body);
-    d.post(
-        &h,
-        "/v1/attendee/phone/confirm",
-        &serde_json::json!({ "code": code }),
-    )
-    .await
-    .ok::<serde_json::Value>();
+    verify_phone(&h, &d, "+15550199").await;
     let (r, key) = d.sync(&h).await;
     assert!(release(&r, &key).is_some());
 }
@@ -301,7 +274,7 @@ async fn a_thousand_tickets_sync_in_one_answer() {
     let (r, key) = d.sync(&h).await;
     assert_eq!(r.tickets.len(), 1000);
     for t in &r.tickets {
-        open(
+        unseal(
             &key,
             "ticket_seed",
             &t.ticket_id.0,

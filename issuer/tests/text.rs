@@ -6,6 +6,7 @@
 //! holds the rule; docs/API.md states it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
 use common::{Device, Harness};

@@ -1,13 +1,12 @@
 //! Email links and SMS codes: device binding of the confirmation, expiry, attempts, rate limits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../tests/src/harness.rs"]
 mod common;
 
-use common::{Device, Harness, param, six_digits};
+use common::{Device, Harness, confirm_code, param, request_code, six_digits};
 use tessera_core::Verification;
-use tessera_core::sync::api::{
-    EmailConfirm, EmailRequest, PhoneConfirm, PhoneRequest, VerificationStatus,
-};
+use tessera_core::sync::api::{EmailConfirm, EmailRequest, VerificationStatus};
 use tessera_issuer::{EMAIL_TOKEN_TTL_MS, SMS_CODE_TTL_MS};
 
 async fn request_email(h: &Harness, d: &Device, email: &str) -> VerificationStatus {
@@ -98,26 +97,6 @@ async fn phone_ready(h: &Harness, email: &str, phone: &str) -> Device {
     let d = Device::new();
     d.verify_email(h, email).await;
     d
-}
-
-async fn request_code(h: &Harness, d: &Device, phone: &str) -> common::Reply {
-    d.post(
-        h,
-        "/v1/attendee/phone/request",
-        &PhoneRequest {
-            phone: phone.into(),
-        },
-    )
-    .await
-}
-
-async fn confirm_code(h: &Harness, d: &Device, code: &str) -> common::Reply {
-    d.post(
-        h,
-        "/v1/attendee/phone/confirm",
-        &PhoneConfirm { code: code.into() },
-    )
-    .await
 }
 
 fn wrong(code: &str) -> String {

@@ -13,48 +13,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tessera_core::sync::api::{HolderChange, TokenRequest};
 use tessera_core::{CodeFormat, Wallet, WalletConfig};
-use tessera_tests::{Env, FileKeyVault};
+use tessera_tests::{Env, FileKeyVault, WalletRow, wallet_rows};
 
 const TICKETS: usize = 300;
 const ROUNDS: usize = 20;
 
-/// Every row of every table of a wallet file: (table, column names and values).
-type Rows = Vec<(String, Vec<(String, rusqlite::types::Value)>)>;
-
-fn rows(path: &Path) -> Rows {
-    let c = rusqlite::Connection::open(path).unwrap();
-    let mut out = Vec::new();
-    for table in [
-        "meta",
-        "events",
-        "tickets",
-        "release_secrets",
-        "verifications",
-    ] {
-        let mut st = c
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-            .unwrap();
-        let names: Vec<String> = st.column_names().map(str::to_owned).collect();
-        let all = st
-            .query_map([], |r| {
-                (0..names.len())
-                    .map(|i| Ok((names[i].clone(), r.get::<_, rusqlite::types::Value>(i)?)))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap();
-        for row in all {
-            out.push((table.to_owned(), row.unwrap()));
-        }
-    }
-    out
-}
+type Rows = Vec<WalletRow>;
 
 /// The rows without what two complete syncs of the same issuer state write differently:
 /// sealed blobs (fresh nonces), row tags over them, and the time rows (each sync's own
@@ -150,7 +120,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
 
     let (mut killed_in_tx, mut old_kept, mut new_kept) = (0, 0, 0);
     for round in 0..ROUNDS {
-        let before = rows(&db);
+        let before = wallet_rows(&db);
 
         // The issuer's data moves on: every part of a sync's write changes.
         policy.name = format!("Event 40, round {round}");
@@ -202,7 +172,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
         child.kill().unwrap(); // SIGKILL on Unix
         assert!(!child.wait().unwrap().success());
 
-        let after_kill = rows(&db);
+        let after_kill = wallet_rows(&db);
         let w = Wallet::open(config()).unwrap();
         assert!(
             w.integrity_check().unwrap(),
@@ -216,7 +186,7 @@ async fn sigkill_during_syncs_leaves_the_old_or_the_new_state_exactly() {
 
         // The new state: what a complete sync of this round's issuer data writes.
         env.session(config()).sync().await.unwrap();
-        let new = content(&rows(&db));
+        let new = content(&wallet_rows(&db));
         assert!(
             content(&before) != new,
             "round {round}: the issuer's changes reach the wallet"

@@ -6,15 +6,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::Response;
-use tessera_core::sync::client::{ClientOptions, IssuerClient};
+use axum::http::{StatusCode, Uri};
+use tessera_core::CodeFormat;
 use tessera_core::sync::error::SyncError;
-use tessera_core::sync::session::WalletSync;
-use tessera_core::{CodeFormat, MemoryKeyVault};
-use tessera_tests::Env;
+use tessera_tests::proxy::Tamper;
+use tessera_tests::{Env, WalletRow, wallet_rows};
 
 /// How the proxy spoils the next sync answer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -30,41 +26,23 @@ enum Spoil {
 /// Whether an error is the one a spoiled answer must give.
 type Expect = fn(&SyncError) -> bool;
 
-struct Proxy {
-    upstream: String,
+/// The proxy's attack: the next sync answer spoiled as `spoil` says.
+struct Spoiler {
     spoil: Mutex<Spoil>,
     /// A sealed seed captured from an earlier answer (sealed to an earlier ephemeral key).
     old_seed: Mutex<Option<String>>,
-    http: reqwest::Client,
 }
 
-async fn forward(
-    State(p): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let url = format!(
-        "{}{}",
-        p.upstream,
-        uri.path_and_query().map(|x| x.as_str()).unwrap_or("/")
-    );
-    let mut req = p.http.request(method, url).body(body);
-    for (k, v) in &headers {
-        if k.as_str().starts_with("x-tessera") || k == "content-type" || k == "authorization" {
-            req = req.header(k, v);
+impl Tamper for Spoiler {
+    fn rewrite(&self, uri: &Uri, status: StatusCode, text: &mut Vec<u8>) {
+        if uri.path() != "/v1/attendee/sync" || !status.is_success() {
+            return;
         }
-    }
-    let r = req.send().await.unwrap();
-    let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
-    let mut text = r.bytes().await.unwrap().to_vec();
-    if uri.path() == "/v1/attendee/sync" && status.is_success() {
-        let mut json: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        let mut json: serde_json::Value = serde_json::from_slice(text).unwrap();
         let seed = json["tickets"][0]["sealed_ticket_seed"]
             .as_str()
             .map(str::to_owned);
-        let spoil = *p.spoil.lock().unwrap();
+        let spoil = *self.spoil.lock().unwrap();
         match spoil {
             Spoil::None => {}
             Spoil::Oversized => json["padding"] = serde_json::Value::String("x".repeat(17 << 20)),
@@ -78,68 +56,24 @@ async fn forward(
             }
             Spoil::SeedFromAnotherSync => {
                 json["tickets"][0]["sealed_ticket_seed"] =
-                    p.old_seed.lock().unwrap().clone().unwrap().into();
+                    self.old_seed.lock().unwrap().clone().unwrap().into();
             }
             Spoil::ServerTime(t) => json["server_time_ms"] = t.into(),
             Spoil::Truncated => {}
         }
         if spoil == Spoil::None {
-            *p.old_seed.lock().unwrap() = seed;
+            *self.old_seed.lock().unwrap() = seed;
         }
-        text = serde_json::to_vec(&json).unwrap();
+        *text = serde_json::to_vec(&json).unwrap();
         if spoil == Spoil::Truncated {
             text.truncate(text.len() / 2);
         }
     }
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(text))
-        .unwrap()
 }
 
-async fn start_proxy(upstream: String) -> (String, Arc<Proxy>) {
-    let proxy = Arc::new(Proxy {
-        upstream,
-        spoil: Mutex::new(Spoil::None),
-        old_seed: Mutex::new(None),
-        http: reqwest::Client::new(),
-    });
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
-    (url, proxy)
-}
-
-/// Every row of every table of a wallet file, as text, in a stable order.
-fn file_snapshot(path: &std::path::Path) -> Vec<String> {
-    let c = rusqlite::Connection::open(path).unwrap();
-    let mut out = Vec::new();
-    for table in [
-        "meta",
-        "events",
-        "tickets",
-        "release_secrets",
-        "verifications",
-    ] {
-        let mut st = c
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1"))
-            .unwrap();
-        let n = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                (0..n)
-                    .map(|i| r.get::<_, rusqlite::types::Value>(i))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .unwrap();
-        for row in rows {
-            out.push(format!("{table}: {:?}", row.unwrap()));
-        }
-    }
+/// Every row of every table of a wallet file, in a stable order.
+fn file_snapshot(path: &std::path::Path) -> Vec<WalletRow> {
+    let out = wallet_rows(path);
     assert!(out.len() > 5, "the snapshot sees the rows");
     out
 }
@@ -150,19 +84,12 @@ async fn hostile_replies_give_typed_errors_and_change_nothing() {
     env.event(50, 0, |p| p.format = CodeFormat::S1).await;
     env.order(50, "erin@example.com", None, None, &["C-3", "C-4"])
         .await;
-    let (proxy_url, proxy) = start_proxy(env.issuer.url()).await;
-
-    let wallet = Arc::new(
-        tessera_core::Wallet::open(
-            env.wallet_config("erin", Arc::new(MemoryKeyVault::new().unwrap())),
-        )
-        .unwrap(),
-    );
-    let options = ClientOptions {
-        max_retries: 0,
-        ..ClientOptions::default()
-    };
-    let s = WalletSync::new(wallet, IssuerClient::new(&proxy_url, options).unwrap());
+    let proxy = Arc::new(Spoiler {
+        spoil: Mutex::new(Spoil::None),
+        old_seed: Mutex::new(None),
+    });
+    let proxy_url = tessera_tests::proxy::start(env.issuer.url(), proxy.clone()).await;
+    let s = env.session_through("erin", &proxy_url);
     env.enroll_and_verify_email(&s, "erin@example.com").await;
     s.sync().await.unwrap();
     let before = s.tickets().unwrap();

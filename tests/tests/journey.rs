@@ -274,8 +274,9 @@ async fn t1_journey_with_email_only_and_offline_frames() {
     );
 
     // Offline-first: the issuer goes away; what was synced still works and frames rotate.
+    let clock = env.clock.clone();
     env.issuer.shutdown().await;
-    env.clock.advance(15_000);
+    clock.advance(15_000);
     let g = s.frame(&id).unwrap();
     assert_eq!(g.step, f.step + 1);
     assert!(matches!(

@@ -12,11 +12,10 @@ use std::sync::Arc;
 use tessera_core::seal::Kek;
 use tessera_core::store::RowKey;
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
-use tessera_core::sync::transport::TransportContext;
 use tessera_core::{CodeFormat, EventId, TicketSecrets, Wallet};
 use tessera_gate::{ScanLog, Verifier};
 use tessera_tests::leak::{Secrets, issuer_secrets, wallet_secrets};
-use tessera_tests::{Env, FileKeyVault};
+use tessera_tests::{Env, FileKeyVault, unseal};
 use zeroize::Zeroizing;
 
 /// Compiles only while `$t` has no `Debug` (with one, the probe's call is ambiguous).
@@ -71,17 +70,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
     let outcome = client.sync(s.wallet()).await.unwrap();
     let t = &outcome.response.tickets[0];
     let open = |column: &str, row: &[u8], version: u32, sealed: &str| {
-        outcome
-            .key
-            .open(
-                &TransportContext {
-                    column,
-                    row,
-                    version,
-                },
-                &hex::decode(sealed).unwrap(),
-            )
-            .unwrap()
+        unseal(&outcome.key, column, row, version, sealed)
     };
     let ticket_seed = open("ticket_seed", &id.0, t.version, &t.sealed_ticket_seed);
     let event_seed = open(

@@ -6,43 +6,35 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::Response;
+use axum::http::{StatusCode, Uri};
 use tessera_core::clock::WallClock;
 use tessera_core::sync::api::TimeResponse;
-use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::error::SyncError;
 use tessera_core::sync::session::WalletSync;
-use tessera_core::{CodeFormat, MemoryKeyVault, RevealState, Wallet, WalletError};
+use tessera_core::{CodeFormat, RevealState, WalletError};
 use tessera_tests::Env;
+use tessera_tests::proxy::Tamper;
 
 const DAY_MS: i64 = 86_400_000;
 
 /// What the proxy does to the issuer's clock in its answers.
-struct Proxy {
-    upstream: String,
+#[derive(Default)]
+struct ClockShift {
     /// Added to `server_time_ms` in `/v1/time` and sync answers (signatures untouched).
     shift_ms: Mutex<i64>,
     /// Answer `/v1/time` itself, a day ahead, signed with the attacker's own key.
     own_key: Mutex<bool>,
-    http: reqwest::Client,
 }
 
-async fn forward(
-    State(p): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path_and_query = uri.path_and_query().map(|x| x.as_str()).unwrap_or("/");
-    let shift = *p.shift_ms.lock().unwrap();
-    if uri.path() == "/v1/time" && *p.own_key.lock().unwrap() {
+impl Tamper for ClockShift {
+    fn answer(&self, uri: &Uri) -> Option<Vec<u8>> {
+        if uri.path() != "/v1/time" || !*self.own_key.lock().unwrap() {
+            return None;
+        }
         let key = ring::signature::Ed25519KeyPair::from_seed_unchecked(&[66; 32]).unwrap();
-        let nonce = path_and_query
-            .split_once("nonce=")
+        let nonce = uri
+            .query()
+            .and_then(|q| q.split_once("nonce="))
             .and_then(|(_, n)| tessera_core::sync::signed_time::parse_nonce(n))
             .unwrap();
         let t = tessera_tests::START_MS + DAY_MS;
@@ -53,64 +45,19 @@ async fn forward(
                 &key, 1, &nonce, t,
             )),
         };
-        return Response::builder()
-            .status(200)
-            .header("content-type", "application/json")
-            .body(Body::from(serde_json::to_vec(&r).unwrap()))
-            .unwrap();
+        Some(serde_json::to_vec(&r).unwrap())
     }
-    let mut req = p
-        .http
-        .request(method, format!("{}{path_and_query}", p.upstream))
-        .body(body);
-    for (k, v) in &headers {
-        if k.as_str().starts_with("x-tessera") || k == "content-type" {
-            req = req.header(k, v);
+
+    fn rewrite(&self, uri: &Uri, status: StatusCode, text: &mut Vec<u8>) {
+        let shift = *self.shift_ms.lock().unwrap();
+        let timed = uri.path() == "/v1/time" || uri.path() == "/v1/attendee/sync";
+        if timed && status.is_success() && shift != 0 {
+            let mut json: serde_json::Value = serde_json::from_slice(text).unwrap();
+            let t = json["server_time_ms"].as_i64().unwrap();
+            json["server_time_ms"] = (t + shift).into();
+            *text = serde_json::to_vec(&json).unwrap();
         }
     }
-    let r = req.send().await.unwrap();
-    let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
-    let mut text = r.bytes().await.unwrap().to_vec();
-    let timed = uri.path() == "/v1/time" || uri.path() == "/v1/attendee/sync";
-    if timed && status.is_success() && shift != 0 {
-        let mut json: serde_json::Value = serde_json::from_slice(&text).unwrap();
-        let t = json["server_time_ms"].as_i64().unwrap();
-        json["server_time_ms"] = (t + shift).into();
-        text = serde_json::to_vec(&json).unwrap();
-    }
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Body::from(text))
-        .unwrap()
-}
-
-async fn start_proxy(upstream: String) -> (String, Arc<Proxy>) {
-    let proxy = Arc::new(Proxy {
-        upstream,
-        shift_ms: Mutex::new(0),
-        own_key: Mutex::new(false),
-        http: reqwest::Client::new(),
-    });
-    let app = axum::Router::new()
-        .fallback(forward)
-        .with_state(proxy.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app.into_make_service()).await });
-    (url, proxy)
-}
-
-fn session(env: &Env, url: &str) -> WalletSync {
-    let wallet = Arc::new(
-        Wallet::open(env.wallet_config("mallory", Arc::new(MemoryKeyVault::new().unwrap())))
-            .unwrap(),
-    );
-    let options = ClientOptions {
-        max_retries: 0,
-        ..ClientOptions::default()
-    };
-    WalletSync::new(wallet, IssuerClient::new(url, options).unwrap())
 }
 
 fn assert_locked(s: &WalletSync, opens_at: i64, why: &str) {
@@ -136,8 +83,9 @@ async fn a_clock_a_day_ahead_from_a_proxy_or_a_fake_server_opens_nothing() {
     let ev = env.event(60, 3600, |p| p.format = CodeFormat::S1).await;
     env.order(60, "mallory@example.com", None, None, &["D-1"])
         .await;
-    let (proxy_url, proxy) = start_proxy(env.issuer.url()).await;
-    let s = session(&env, &proxy_url);
+    let proxy = Arc::new(ClockShift::default());
+    let proxy_url = tessera_tests::proxy::start(env.issuer.url(), proxy.clone()).await;
+    let s = env.session_through("mallory", &proxy_url);
     env.enroll_and_verify_email(&s, "mallory@example.com").await;
     s.sync().await.unwrap();
     assert_locked(&s, ev.reveal_opens_at, "after an honest sync");

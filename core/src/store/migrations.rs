@@ -1,11 +1,10 @@
 //! Versioned schema migrations. Append only: a shipped migration is never edited.
 //!
-//! `PRAGMA user_version` holds the number of migrations applied; each runs in its own
-//! transaction together with the version bump, so a crash leaves the old or new schema.
+//! `PRAGMA user_version` holds the number of migrations applied; [`crate::sqlite::migrate`]
+//! runs the missing ones in one transaction together with the version bump, so a crash
+//! leaves the old or new schema.
 
-use rusqlite::Connection;
-
-use super::StoreError;
+use crate::sqlite::Schema;
 
 const MIGRATIONS: &[&str] = &[
     // 1: the first schema.
@@ -38,23 +37,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE verifications ADD COLUMN mac BLOB;",
 ];
 
-/// Schema version this build writes.
-pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+/// The wallet's schema, opened through [`crate::sqlite`].
+pub const SCHEMA: Schema = Schema::new(MIGRATIONS);
 
-/// Brings the database to [`SCHEMA_VERSION`]; returns the version it found (0 for a new file).
-pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
-    let current: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if current > SCHEMA_VERSION {
-        return Err(StoreError::NewerSchema {
-            found: current,
-            supported: SCHEMA_VERSION,
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as u32 + 1)?;
-        tx.commit()?;
-    }
-    Ok(current)
-}
+/// Schema version this build writes.
+pub const SCHEMA_VERSION: u32 = SCHEMA.version();

@@ -13,6 +13,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::code::SignedCredential;
 use crate::ids::{EventId, TicketId};
 use crate::policy::{EventPolicy, Verification};
+use crate::sqlite;
 use crate::ticket::Ticket;
 
 pub use migrations::SCHEMA_VERSION;
@@ -46,6 +47,17 @@ pub enum StoreError {
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         Self::Sqlite(e.to_string())
+    }
+}
+
+impl From<sqlite::OpenError> for StoreError {
+    fn from(e: sqlite::OpenError) -> Self {
+        match e {
+            sqlite::OpenError::Sqlite(e) => e.into(),
+            sqlite::OpenError::NewerSchema { found, supported } => {
+                Self::NewerSchema { found, supported }
+            }
+        }
     }
 }
 
@@ -92,14 +104,10 @@ pub struct DamagedRow {
 impl Store {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        // NORMAL is durable across application crashes in WAL mode; only an OS crash may
-        // lose the last commit, never corrupt the file.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", true)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let schema_before = migrations::migrate(&mut conn)?;
+        let sqlite::Opened {
+            conn,
+            found: schema_before,
+        } = sqlite::open(path, migrations::SCHEMA, sqlite::Options::default())?;
         Ok(Self {
             conn: Mutex::new(conn),
             key: OnceLock::new(),

@@ -20,17 +20,12 @@ use crate::ids::{EventId, TicketId};
 use crate::keyvault::{KeyVault, MemoryKeyVault, VaultError};
 use crate::policy::{CodeFormat, EventPolicy, Verification};
 use crate::sync::api::{IssuerKey, SyncRelease, SyncResponse, SyncTicket};
+use crate::sync::apply::SyncReport;
+use crate::sync::error::SyncError;
 use crate::sync::signed_time::sign_time;
 use crate::sync::transport::{Ephemeral, TransportContext, TransportKey};
 use crate::ticket::Ticket;
 use crate::wallet::{Wallet, WalletConfig};
-
-/// 2027-01-15 08:00:00 UTC, in ms: "now" at the start of every test.
-pub const NOW_MS: i64 = 1_800_000_000_000;
-/// The reveal window opens one hour later.
-pub const OPENS: i64 = NOW_MS / 1000 + 3600;
-/// And closes six hours after that.
-pub const UNTIL: i64 = OPENS + 6 * 3600;
 
 /// FAKE vault wrapper that remembers which wallet keys were deleted.
 pub struct CountingVault {
@@ -84,22 +79,19 @@ impl Fx {
         Arc::new(Wallet::open(self.config()).unwrap())
     }
 
+    /// A fresh fixture, its wallet, and a FAKE issuer of `n` tickets per event bound to
+    /// that wallet, not synced yet.
+    pub fn with_issuer(n: u32) -> (Self, Arc<Wallet>, FakeIssuer) {
+        let fx = Self::new();
+        let w = fx.wallet();
+        let issuer = FakeIssuer::new(w.device_public_key(), n);
+        (fx, w, issuer)
+    }
+
     /// Moves time one second into the reveal window.
     pub fn open_window(&self) {
         self.clock.advance((OPENS * 1000 - NOW_MS) as u64 + 1000);
     }
-}
-
-pub fn policy(event: u64, format: CodeFormat) -> EventPolicy {
-    let mut p = EventPolicy::new(EventId(event), format!("Event {event}"), OPENS, UNTIL);
-    p.format = format;
-    p
-}
-
-pub fn ticket_id(n: u32) -> TicketId {
-    let mut b = [0u8; 16];
-    b[12..].copy_from_slice(&n.to_be_bytes());
-    TicketId(b)
 }
 
 /// One ticket the FAKE issuer holds for the wallet.
@@ -290,6 +282,29 @@ impl FakeIssuer {
     }
 }
 
+/// A whole in-process sync of `w` with `issuer`, applied.
+pub fn sync_in_process(w: &Wallet, issuer: &FakeIssuer) -> Result<SyncReport, SyncError> {
+    let (r, key, nonce) = issuer.exchange(w);
+    w.apply_sync(&r, &key, &nonce)
+}
+
+/// `w` synced once with a FAKE issuer of `n` tickets per event ([`FakeIssuer::new`]);
+/// the issuer, for the test to change and sync again.
+pub fn synced(w: &Wallet, n: u32) -> FakeIssuer {
+    let issuer = FakeIssuer::new(w.device_public_key(), n);
+    sync_in_process(w, &issuer).unwrap();
+    issuer
+}
+
+/// [`synced`] again later, by an issuer whose clock reads `w`'s trusted time now (the test
+/// moved the clock since the first sync).
+pub fn synced_now(w: &Wallet, n: u32) -> FakeIssuer {
+    let mut issuer = FakeIssuer::new(w.device_public_key(), n);
+    issuer.server_time_ms = w.trusted_time().now_ms;
+    sync_in_process(w, &issuer).unwrap();
+    issuer
+}
+
 pub fn fake_ticket(n: u32, p: &EventPolicy, device: [u8; 32]) -> FakeTicket {
     FakeTicket {
         ticket: Ticket {
@@ -306,6 +321,9 @@ pub fn fake_ticket(n: u32, p: &EventPolicy, device: [u8; 32]) -> FakeTicket {
         event_seed: Some(b"event-seed".to_vec()),
     }
 }
+
+mod fixtures;
+pub use fixtures::*;
 
 #[cfg(feature = "sync-client")]
 mod server;

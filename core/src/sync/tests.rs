@@ -51,19 +51,9 @@ fn snapshot(w: &Wallet) -> Snapshot {
     }
 }
 
-fn sync_in_process(
-    w: &Wallet,
-    issuer: &FakeIssuer,
-) -> Result<crate::sync::apply::SyncReport, SyncError> {
-    let (r, key, nonce) = issuer.exchange(w);
-    w.apply_sync(&r, &key, &nonce)
-}
-
 #[test]
 fn a_valid_sync_installs_everything_and_anchors_time() {
-    let fx = Fx::new();
-    let w = fx.wallet();
-    let mut issuer = FakeIssuer::new(w.device_public_key(), 3);
+    let (fx, w, mut issuer) = Fx::with_issuer(3);
     issuer.server_time_ms = NOW_MS + 5_000;
     let report = sync_in_process(&w, &issuer).unwrap();
     assert_eq!(report.tickets, 6);
@@ -344,8 +334,7 @@ fn a_fresh_wallet_refuses_a_credential_that_does_not_verify() {
 fn issuer_keys_are_pinned_on_first_use_and_may_be_joined_by_new_ones() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let mut issuer = FakeIssuer::new(w.device_public_key(), 1);
-    sync_in_process(&w, &issuer).unwrap();
+    let mut issuer = synced(&w, 1);
     issuer.keys.push((2, issuer_key(2)));
     issuer.listed = vec![1, 2];
     issuer.sign_with = 2;
@@ -377,7 +366,7 @@ fn a_locked_wallet_refuses_the_sync_and_changes_nothing() {
 fn a_failing_store_write_rolls_the_whole_sync_back() {
     let fx = Fx::new();
     let w = fx.wallet();
-    sync_in_process(&w, &FakeIssuer::new(w.device_public_key(), 1)).unwrap();
+    synced(&w, 1);
     let before = snapshot(&w);
     let event = policy(3, CodeFormat::T1);
     let row = StoredTicket {
@@ -409,8 +398,7 @@ fn a_failing_store_write_rolls_the_whole_sync_back() {
 fn moved_tickets_stay_listed_as_bound_elsewhere() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let mut issuer = FakeIssuer::new(w.device_public_key(), 2);
-    sync_in_process(&w, &issuer).unwrap();
+    let mut issuer = synced(&w, 2);
     issuer.tickets.retain(|t| t.ticket.id != ticket_id(1));
     issuer.moved = vec![ticket_id(1), ticket_id(555)];
     let report = sync_in_process(&w, &issuer).unwrap();
@@ -427,17 +415,13 @@ fn moved_tickets_stay_listed_as_bound_elsewhere() {
     assert!(row.sealed_ticket_seed.is_empty() && row.sealed_event_seed.is_none());
     assert!(w.frame(&ticket_id(0)).is_ok());
     // Bound here again later: the next sync restores it.
-    let mut back = FakeIssuer::new(w.device_public_key(), 2);
-    back.server_time_ms = w.trusted_time().now_ms;
-    sync_in_process(&w, &back).unwrap();
+    synced_now(&w, 2);
     assert!(w.frame(&ticket_id(1)).is_ok());
 }
 
 #[test]
 fn verifications_mirror_the_issuer() {
-    let fx = Fx::new();
-    let w = fx.wallet();
-    let mut issuer = FakeIssuer::new(w.device_public_key(), 1);
+    let (_fx, w, mut issuer) = Fx::with_issuer(1);
     issuer.verified = vec![
         Verification::Phone,
         Verification::Email,
@@ -455,16 +439,12 @@ fn verifications_mirror_the_issuer() {
 
 #[test]
 fn strict_jit_tickets_need_the_release_from_a_sync_inside_the_window() {
-    let fx = Fx::new();
-    let w = fx.wallet();
-    let mut issuer = FakeIssuer::new(w.device_public_key(), 1);
+    let (fx, w, mut issuer) = Fx::with_issuer(1);
     issuer.releases.clear();
     sync_in_process(&w, &issuer).unwrap();
     fx.open_window();
     assert_eq!(w.frame(&ticket_id(1000)), Err(WalletError::NeedsSync));
-    let mut inside = FakeIssuer::new(w.device_public_key(), 1);
-    inside.server_time_ms = w.trusted_time().now_ms;
-    sync_in_process(&w, &inside).unwrap();
+    synced_now(&w, 1);
     assert!(w.frame(&ticket_id(1000)).is_ok());
 }
 
@@ -472,7 +452,7 @@ fn strict_jit_tickets_need_the_release_from_a_sync_inside_the_window() {
 fn wipe_erases_rows_and_the_vault_key() {
     let fx = Fx::new();
     let w = fx.wallet();
-    sync_in_process(&w, &FakeIssuer::new(w.device_public_key(), 2)).unwrap();
+    synced(&w, 2);
     let old_device = w.device_public_key();
     w.wipe().unwrap();
     assert!(w.tickets().unwrap().is_empty());
@@ -501,6 +481,16 @@ fn fast() -> ClientOptions {
         retry_budget: Duration::from_secs(10),
         ..ClientOptions::default()
     }
+}
+
+/// `w`'s session with the server at `url`, on [`fast`] options.
+fn session(w: &Arc<Wallet>, url: &str) -> WalletSync {
+    session_with(w, url, fast())
+}
+
+/// `w`'s session with the server at `url`, on `options`.
+fn session_with(w: &Arc<Wallet>, url: &str, options: ClientOptions) -> WalletSync {
+    WalletSync::new(w.clone(), IssuerClient::new(url, options).unwrap())
 }
 
 fn signed_headers(req: &Req) -> SignedHeaders {
@@ -583,14 +573,26 @@ fn issuer_handler(
     }
 }
 
+/// The FAKE issuer of `n` tickets per event bound to `w`, over HTTP on the test's clock
+/// ([`issuer_handler`]), and what it saw.
+async fn fake_issuer_over_http(
+    fx: &Fx,
+    w: &Wallet,
+    n: u32,
+    fail_first: usize,
+) -> (TestServer, Arc<Mutex<Seen>>) {
+    let issuer = Arc::new(Mutex::new(FakeIssuer::new(w.device_public_key(), n)));
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let handler = issuer_handler(issuer, fx.clock.clone(), seen.clone(), fail_first);
+    (TestServer::start(handler).await, seen)
+}
+
 #[tokio::test]
 async fn offline_first_frames_keep_coming_with_the_issuer_down() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let issuer = Arc::new(Mutex::new(FakeIssuer::new(w.device_public_key(), 2)));
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let server = TestServer::start(issuer_handler(issuer, fx.clock.clone(), seen.clone(), 0)).await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let (server, _) = fake_issuer_over_http(&fx, &w, 2, 0).await;
+    let ws = session(&w, &server.url());
     ws.enroll("test").await.unwrap();
     let report = ws.sync().await.unwrap();
     assert_eq!(report.tickets, 4);
@@ -616,10 +618,8 @@ async fn offline_first_frames_keep_coming_with_the_issuer_down() {
 async fn sync_retries_server_errors_with_fresh_nonces_and_keys() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let issuer = Arc::new(Mutex::new(FakeIssuer::new(w.device_public_key(), 1)));
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let server = TestServer::start(issuer_handler(issuer, fx.clock.clone(), seen.clone(), 2)).await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let (server, seen) = fake_issuer_over_http(&fx, &w, 1, 2).await;
+    let ws = session(&w, &server.url());
     ws.sync().await.unwrap();
     assert_eq!(server.hits(), 3);
     let s = seen.lock().unwrap();
@@ -635,7 +635,7 @@ async fn persistent_server_errors_are_retried_a_bounded_number_of_times() {
     let fx = Fx::new();
     let w = fx.wallet();
     let server = TestServer::start(|_| Reply::error(500, "internal")).await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let ws = session(&w, &server.url());
     let before = snapshot(&w);
     assert!(matches!(
         ws.sync().await,
@@ -683,10 +683,7 @@ async fn oversized_answers_are_refused_while_streaming() {
         )
     })
     .await;
-    let ws = WalletSync::new(
-        w.clone(),
-        IssuerClient::new(&declared.url(), fast()).unwrap(),
-    );
+    let ws = session(&w, &declared.url());
     assert_eq!(
         ws.sync().await.unwrap_err(),
         SyncError::ResponseTooLarge {
@@ -695,10 +692,7 @@ async fn oversized_answers_are_refused_while_streaming() {
     );
     // No length, just too many bytes: refused as the limit is crossed.
     let streamed = TestServer::start(|_| Reply::Chunked(17 * 1024 * 1024)).await;
-    let ws = WalletSync::new(
-        w.clone(),
-        IssuerClient::new(&streamed.url(), fast()).unwrap(),
-    );
+    let ws = session(&w, &streamed.url());
     assert_eq!(
         ws.sync().await.unwrap_err(),
         SyncError::ResponseTooLarge {
@@ -735,7 +729,7 @@ async fn truncated_or_wrong_json_is_malformed_and_changes_nothing() {
         Reply::Json(200, full[..full.len() / 2].to_vec())
     })
     .await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let ws = session(&w, &server.url());
     let err = ws.sync().await.unwrap_err();
     assert!(
         matches!(&err, SyncError::MalformedResponse(t) if t.starts_with("truncated")),
@@ -743,7 +737,7 @@ async fn truncated_or_wrong_json_is_malformed_and_changes_nothing() {
     );
     assert_eq!(server.hits(), 1);
     let wrong = TestServer::start(|_| Reply::Json(200, br#"{"tickets": 5}"#.to_vec())).await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&wrong.url(), fast()).unwrap());
+    let ws = session(&w, &wrong.url());
     assert!(matches!(
         ws.sync().await,
         Err(SyncError::MalformedResponse(_))
@@ -754,10 +748,7 @@ async fn truncated_or_wrong_json_is_malformed_and_changes_nothing() {
         Reply::json(200, &r)
     })
     .await;
-    let ws = WalletSync::new(
-        w.clone(),
-        IssuerClient::new(&bad_key.url(), fast()).unwrap(),
-    );
+    let ws = session(&w, &bad_key.url());
     assert!(matches!(
         ws.sync().await,
         Err(SyncError::MalformedResponse(_))
@@ -790,7 +781,7 @@ async fn hostile_answers_over_http_are_refused_and_change_nothing() {
         Reply::json(200, &i.respond(&wallet_pub, &nonce))
     })
     .await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let ws = session(&w, &server.url());
     ws.sync().await.unwrap();
     let before = snapshot(&w);
     *mode.lock().unwrap() = 1;
@@ -828,7 +819,7 @@ async fn error_codes_arrive_typed() {
         _ => Reply::error(409, "conflict"),
     })
     .await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let ws = session(&w, &server.url());
     let update = ProfileUpdate {
         holder_name: Some("New Name".into()),
         email: None,
@@ -886,17 +877,14 @@ async fn timeouts_and_refused_connections_are_typed() {
         max_retries: 1,
         ..fast()
     };
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&hang.url(), opts).unwrap());
+    let ws = session_with(&w, &hang.url(), opts);
     assert_eq!(ws.sync().await, Err(SyncError::Timeout));
     assert_eq!(hang.hits(), 2, "a time-out is retried for sync");
     let gone = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let ws = WalletSync::new(
-        w.clone(),
-        IssuerClient::new(&format!("http://{gone}"), fast()).unwrap(),
-    );
+    let ws = session(&w, &format!("http://{gone}"));
     assert!(matches!(ws.sync().await, Err(SyncError::Network(_))));
     assert!(matches!(
         ws.enroll("test").await,
@@ -937,7 +925,7 @@ async fn a_stale_timestamp_corrects_the_request_clock_and_tries_once_more() {
         }
     })
     .await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let ws = session(&w, &server.url());
     ws.enroll("test").await.unwrap();
     let calls = calls.lock().unwrap().clone();
     assert_eq!(calls.len(), 3);
@@ -953,10 +941,8 @@ async fn a_stale_timestamp_corrects_the_request_clock_and_tries_once_more() {
 async fn transfer_ends_the_binding_here_at_once() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let issuer = Arc::new(Mutex::new(FakeIssuer::new(w.device_public_key(), 2)));
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let server = TestServer::start(issuer_handler(issuer, fx.clock.clone(), seen, 0)).await;
-    let ws = WalletSync::new(w.clone(), IssuerClient::new(&server.url(), fast()).unwrap());
+    let (server, _) = fake_issuer_over_http(&fx, &w, 2, 0).await;
+    let ws = session(&w, &server.url());
     ws.sync().await.unwrap();
     let r = ws
         .transfer(&ticket_id(0), "friend@example.com")
@@ -974,11 +960,8 @@ async fn transfer_ends_the_binding_here_at_once() {
 async fn wipe_through_the_session() {
     let fx = Fx::new();
     let w = fx.wallet();
-    sync_in_process(&w, &FakeIssuer::new(w.device_public_key(), 1)).unwrap();
-    let ws = WalletSync::new(
-        w.clone(),
-        IssuerClient::new("http://127.0.0.1:9", fast()).unwrap(),
-    );
+    synced(&w, 1);
+    let ws = session(&w, "http://127.0.0.1:9");
     ws.wipe().await.unwrap();
     assert!(ws.tickets().unwrap().is_empty());
     assert_eq!(fx.vault.deleted.lock().unwrap().len(), 1);
@@ -1080,8 +1063,7 @@ fn value_changed(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 fn fuzzed_answers_never_panic_and_refusals_change_nothing() {
     let fx = Fx::new();
     let w = fx.wallet();
-    let issuer = FakeIssuer::new(w.device_public_key(), 2);
-    sync_in_process(&w, &issuer).unwrap();
+    let issuer = synced(&w, 2);
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut next = move || {
         // xorshift64: deterministic, so a failure reproduces.
@@ -1137,8 +1119,7 @@ fn a_file_poisoned_before_signed_time_recovers_at_the_next_good_sync() {
     let fx = Fx::new();
     {
         let w = fx.wallet();
-        let issuer = FakeIssuer::new(w.device_public_key(), 2);
-        sync_in_process(&w, &issuer).unwrap();
+        synced(&w, 2);
         fx.open_window();
         assert!(w.frame(&ticket_id(0)).is_ok());
     }

@@ -16,12 +16,9 @@ use tessera_core::{
 };
 use zeroize::Zeroizing;
 
-/// 2027-01-15 08:00:00 UTC, in ms: "now" at the start of every test.
-pub const NOW_MS: i64 = 1_800_000_000_000;
-/// The reveal window opens one hour later.
-pub const OPENS: i64 = NOW_MS / 1000 + 3600;
-/// And closes six hours after that.
-pub const UNTIL: i64 = OPENS + 6 * 3600;
+#[path = "../../src/sync/testkit/fixtures.rs"]
+mod fixtures;
+pub use fixtures::*;
 
 pub struct Fixture {
     pub dir: tempfile::TempDir,
@@ -80,18 +77,6 @@ pub fn anchor(w: &Wallet, issuer: &Ed25519KeyPair, server_ms: i64) {
     let nonce = w.new_time_nonce().unwrap();
     let proof = sign_time(issuer, 1, &nonce, server_ms);
     w.accept_signed_time(&nonce, server_ms, &proof).unwrap();
-}
-
-pub fn policy(event: u64, format: CodeFormat) -> EventPolicy {
-    let mut p = EventPolicy::new(EventId(event), format!("Event {event}"), OPENS, UNTIL);
-    p.format = format;
-    p
-}
-
-pub fn ticket_id(n: u32) -> TicketId {
-    let mut b = [0u8; 16];
-    b[12..].copy_from_slice(&n.to_be_bytes());
-    TicketId(b)
 }
 
 /// A ticket of `policy` bound to `device_pk`, with an S1 credential when the event needs one.
