@@ -225,7 +225,7 @@ fn wallet_works_offline_and_asks_for_the_issuer_when_it_needs_one() {
     // The same file opens again with the key the dev-file vault kept.
     let o = wallet(&["show", &"ab".repeat(16)]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("no ticket"), "{}", text(&o));
+    assert!(text(&o).contains("not found: ticket"), "{}", text(&o));
     let o = wallet(&["--issuer", "http://example.com", "sync"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("insecure"), "{}", text(&o));
