@@ -128,6 +128,16 @@ impl Wallet {
         self.session.wallet().frame(&self::ticket_id(&ticket_id)?)
     }
 
+    /// The frame to show now as the full, self-contained code: for a compact (C1) event
+    /// the S1 code, which any gate judges without finding the ticket in its bundle. Show
+    /// it when a gate answers `UnknownTicket` (its bundle predates this ticket's binding).
+    /// For T1 and S1 events the same as `frame`. Offline.
+    pub fn full_frame(&self, ticket_id: String) -> Result<Frame, WalletError> {
+        self.session
+            .wallet()
+            .full_frame(&self::ticket_id(&ticket_id)?)
+    }
+
     /// Draws the next step's frame ahead and returns it, so the `frame` call at the step
     /// boundary only reads memory. A watch does this for you.
     pub fn prepare_next_frame(&self, ticket_id: String) -> Result<Frame, WalletError> {

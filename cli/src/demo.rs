@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::json;
 use tessera_core::clock::{SystemWallClock, WallClock};
+use tessera_core::code::c1::reference_of;
 use tessera_core::code::s1::public_key;
-use tessera_core::code::{Code, Credential, S1Code};
+use tessera_core::code::{C1Code, Code, Credential};
 use tessera_core::qr::QrMatrix;
 use tessera_core::sync::api::{IssuerKey, OrderRequest, TokenRequest};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
@@ -115,7 +116,8 @@ impl ScanKind {
             // Re-entry is on for the demo event, so every fresh code admits again.
             Self::Frame => None,
             Self::Replay => Some(RejectReason::Replay),
-            Self::Forged => Some(RejectReason::BadSignature),
+            // A changed digit of the compact code's device signature.
+            Self::Forged => Some(RejectReason::WrongDevice),
             Self::OtherDevice => Some(RejectReason::WrongDevice),
             Self::Screenshot => Some(RejectReason::Stale),
         }
@@ -205,11 +207,11 @@ pub async fn run(args: DemoArgs) -> Result<ExitCode, CliError> {
     }
 }
 
-/// The demo event: S1, 5-second steps, strict just-in-time, email verification,
+/// The demo event: compact S1 (C1), 5-second steps, strict just-in-time, email verification,
 /// personalised, and re-entry so that each fresh frame admits again at the gate.
 fn demo_policy(opens_at: i64) -> EventPolicy {
     let mut p = EventPolicy::new(EVENT, EVENT_NAME, opens_at, opens_at + 6 * 3600);
-    p.format = CodeFormat::S1;
+    p.format = CodeFormat::C1;
     p.period_secs = PERIOD_SECS;
     p.strict_jit = true;
     p.requires = vec![Verification::Email];
@@ -263,7 +265,7 @@ async fn drive(
     let bundle = signed_bundle::open(&bundle_json, &pins)?;
     timings.setup = t.elapsed();
     screen.line(&format!(
-        "event    {EVENT_NAME}: S1 code rotating every {PERIOD_SECS} s, strict just-in-time, \
+        "event    {EVENT_NAME}: compact S1 code (C1) rotating every {PERIOD_SECS} s, strict just-in-time, \
          email verification, personalised, re-entry; window opens {}",
         render::utc(opens_at)
     ));
@@ -341,6 +343,17 @@ async fn drive(
         render::duration(timings.release_sync)
     ));
 
+    // The ticket was bound to this wallet after the gate fetched its bundle: a compact
+    // code names a credential the gate must hold, so the gate fetches the bundle again
+    // (a gate online refreshes every few minutes; offline, the holder shows the full code).
+    let bundle_json = IssuerApi::new(&url, &gate_token)?
+        .gate_bundle_json(EVENT, None)
+        .await?;
+    let bundle = signed_bundle::open(&bundle_json, &pins)?;
+    screen.line(&format!(
+        "gate     {GATE_ID}: bundle fetched again, now with the ticket's credential ({} in all)",
+        bundle.credentials.len()
+    ));
     let log = ScanLog::open(dir.join("gate-scans.sqlite"))?;
     let mut gate = Verifier::new(bundle.clone(), GATE_ID, log)?;
     let (frames, scans) = show_frames(
@@ -610,7 +623,7 @@ fn expected_qr_cells(opens_at: i64) -> Option<Cells> {
     }
     .sign(&issuer)
     .ok()?;
-    let code = S1Code::generate(&signed, &phone, 1, Some(&[0; 32])).encode();
+    let code = C1Code::generate(&signed, &phone, 1, Some(&[0; 32])).encode();
     QrMatrix::encode(&code).ok().map(|qr| render::qr_cells(&qr))
 }
 
@@ -631,19 +644,20 @@ fn scan(gate: &mut Verifier, kind: ScanKind, frame: u32, step: u64, payload: &st
     }
 }
 
-/// The payload with one base32 character changed inside the issuer signature of an S1
-/// code (docs/PROTOCOL.md §7.3: the signature follows the credential bytes). The chosen
-/// character's five bits all fall inside the signature, so the code still parses and
-/// only the signature check can catch it. `None` for anything but S1.
+/// The payload with its last digit changed: the low digit of the compact code's device
+/// signature (docs/PROTOCOL.md §7.7), moved towards zero so the group stays canonical. The
+/// code still parses; only the device signature check can catch it. `None` for anything
+/// but C1.
 fn change_one_char(payload: &str) -> Option<String> {
-    let Ok(Code::S1(code)) = Code::parse(payload) else {
+    let Ok(Code::C1(_)) = Code::parse(payload) else {
         return None;
     };
-    let sig_middle_byte = code.signed.bytes.len() + 32;
-    let index = "S1:".len() + sig_middle_byte * 8 / 5 + 1;
     let mut chars: Vec<char> = payload.chars().collect();
-    let c = chars.get_mut(index)?;
-    *c = if *c == 'A' { 'B' } else { 'A' };
+    let last = chars.last_mut()?;
+    *last = match *last {
+        '0' => '1',
+        d => char::from_u32(u32::from(d) - 1)?,
+    };
     Some(chars.into_iter().collect())
 }
 
@@ -651,16 +665,23 @@ fn change_one_char(payload: &str) -> Option<String> {
 /// (every wallet gets it once the window opens): everything right except the device
 /// signature, made with another phone's key.
 fn other_device_code(frame: &Frame, bundle: &GateBundle) -> Result<String, CliError> {
-    let Ok(Code::S1(code)) = Code::parse(&frame.payload) else {
+    let Ok(Code::C1(code)) = Code::parse(&frame.payload) else {
         return Err(CliError::DemoFailed(
-            "the wallet drew a code that is not S1".into(),
+            "the wallet drew a code that is not C1".into(),
         ));
     };
+    // The credential is public: every gate's bundle holds it.
+    let signed = bundle
+        .credentials
+        .iter()
+        .map(|c| &c.0)
+        .find(|c| reference_of(c) == code.reference)
+        .ok_or_else(|| CliError::DemoFailed("the bundle lacks the ticket's credential".into()))?;
     let thief = device::generate_seed()
         .and_then(|seed| device::keypair(&seed[..]))
         .map_err(|e| WalletError::storage(format!("another device key: {e}")))?;
     let release = bundle.release_secrets.get(&EVENT).map(|s| s.expose());
-    Ok(S1Code::generate(&code.signed, &thief, frame.step, release).encode())
+    Ok(C1Code::generate(signed, &thief, frame.step, release).encode())
 }
 
 /// What differs from the expected run; empty when all went as it should.
@@ -701,7 +722,7 @@ fn outcome_name(r: Option<RejectReason>) -> &'static str {
 fn write_outputs(dir: &Path, run: &Run) -> Result<(), CliError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| CliError::io(format!("creating {}", dir.display()), e))?;
-    let format = run.frames.first().map_or(CodeFormat::S1, |f| f.format);
+    let format = run.frames.first().map_or(CodeFormat::C1, |f| f.format);
     let mut lines = String::new();
     for s in &run.scans {
         let reason = s.result.verdict.reason();

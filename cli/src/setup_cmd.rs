@@ -80,6 +80,9 @@ enum Format {
     T1,
     /// Issuer-signed credential plus a device signature per step; the gate holds public keys only.
     S1,
+    /// Compact S1: the code names the credential, which the gate finds in its bundle (QR
+    /// version 7 instead of 12); the holder can show the full S1 code.
+    C1,
 }
 
 /// A T1 HMAC on the command line.
@@ -128,8 +131,9 @@ pub struct EventArgs {
     /// How long the window stays open [default: 6h].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<i64>,
-    /// The rotating code: t1 or s1 (docs/PROTOCOL.md).
-    #[arg(long, value_enum, ignore_case = true, default_value = "t1")]
+    /// The rotating code: c1 (compact signed, the default: read fastest at the door), s1
+    /// or t1 (docs/PROTOCOL.md).
+    #[arg(long, value_enum, ignore_case = true, default_value = "c1")]
     format: Format,
     /// Seconds between code rotations, 5 to 60.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_PERIOD_SECS,
@@ -284,6 +288,7 @@ fn policy(a: &EventArgs, now: i64) -> Result<EventPolicy, CliError> {
     p.format = match a.format {
         Format::T1 => CodeFormat::T1,
         Format::S1 => CodeFormat::S1,
+        Format::C1 => CodeFormat::C1,
     };
     p.period_secs = a.period;
     p.totp_algorithm = match a.totp_algorithm {
@@ -546,10 +551,11 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_apis_and_the_window_opens_now_for_six_hours() {
+    fn defaults_are_the_apis_but_c1_and_the_window_opens_now_for_six_hours() {
         let a = parse(&["--id", "7", "--name", "Gig"]).unwrap();
         let p = policy(&a, 1_800_000_000).unwrap();
         let mut want = EventPolicy::new(EventId(7), "Gig", 1_800_000_000, 1_800_021_600);
+        want.format = CodeFormat::C1;
         assert_eq!(p, want);
         let a = parse(&[
             "--id",

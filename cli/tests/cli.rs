@@ -122,10 +122,10 @@ fn headless_demo_admits_rejects_and_writes_files_a_gate_can_reuse() {
     let mut steps = Vec::new();
     for (i, f) in frames.iter().enumerate() {
         assert_eq!(f["verdict"], "admit", "{f}");
-        assert_eq!(f["format"], "S1");
+        assert_eq!(f["format"], "C1");
         assert_eq!(f["ticket_id"], ticket.as_str());
         let payload = f["payload"].as_str().unwrap();
-        assert!(payload.starts_with("S1:"));
+        assert!(payload.starts_with("C1:"), "the demo shows compact codes");
         // Each frame's PNG decodes back to exactly the payload the gate admitted.
         let png = out.join(format!("frame-{}.png", i + 1));
         assert_eq!(decode_png(&png), payload);
@@ -137,7 +137,7 @@ fn headless_demo_admits_rejects_and_writes_files_a_gate_can_reuse() {
     );
     for (kind, reason) in [
         ("replay", "replay"),
-        ("forged", "bad_signature"),
+        ("forged", "wrong_device"),
         ("other_device", "wrong_device"),
         ("screenshot", "stale"),
     ] {
@@ -182,7 +182,7 @@ fn headless_demo_admits_rejects_and_writes_files_a_gate_can_reuse() {
     let (code, v) = scan(&out, &log, &forged, at + 20);
     assert_eq!(
         (code, &v["reason"]),
-        (Some(1), &Value::from("bad_signature"))
+        (Some(1), &Value::from("wrong_device"))
     );
     let (code, v) = scan(&out, &log, "not a ticket", at + 30);
     assert_eq!((code, &v["reason"]), (Some(1), &Value::from("malformed")));

@@ -1,7 +1,7 @@
-//! The demo where people run it (issue 13 item 7): in an 80×24 terminal the S1 code
-//! (73×37 cells and the bar under it) does not fit, and the demo says so, with the size
-//! needed, before the code appears and in place of each code, never drawing one cut off;
-//! in a terminal large enough the code is drawn whole and reads back as the live code.
+//! The demo where people run it (issue 13 item 7, issue 12 item 3): the compact C1 code
+//! (QR version 5: 45×23 cells and the bar under it) fits a standard 80×24 terminal, drawn
+//! whole and read back as the live code; in a smaller one the demo says so, with the size
+//! needed, before the code appears and in place of each code, never drawing one cut off.
 //! The terminal's size comes from COLUMNS and LINES, as a user or a shell may set them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -61,16 +61,16 @@ fn decode_drawn(lines: &[&str]) -> String {
 }
 
 #[test]
-fn an_80x24_terminal_is_told_the_size_needed_and_a_large_one_gets_the_whole_code() {
-    let small = std::thread::spawn(|| demo_in(80, 24));
-    let large = demo_in(100, 60);
+fn an_80x24_terminal_gets_the_whole_code_and_a_smaller_one_is_told_the_size_needed() {
+    let small = std::thread::spawn(|| demo_in(60, 20));
+    let large = demo_in(80, 24);
     let small = small.join().unwrap();
 
-    // 80×24: said before the window opens and instead of the code; the run itself still
+    // 60×20: said before the window opens and instead of the code; the run itself still
     // admits and rejects as expected.
     assert!(small.status.success(), "{}", text(&small));
     let out = String::from_utf8_lossy(&small.stdout);
-    let need = "needs a terminal of at least 73×38 characters (columns×rows) and this one is 80×24";
+    let need = "needs a terminal of at least 45×24 characters (columns×rows) and this one is 60×20";
     let note = out
         .lines()
         .position(|l| l.starts_with("note: the QR code ") && l.contains(need))
@@ -92,7 +92,7 @@ fn an_80x24_terminal_is_told_the_size_needed_and_a_large_one_gets_the_whole_code
     assert!(out.contains("everything happened as expected"), "{out}");
     assert!(!out.contains('\x1b'), "no escapes into a pipe");
 
-    // 100×60: no note, and the whole code, last before the bar, reads back as the live
+    // 80×24: no note, and the whole code, last before the bar, reads back as the live
     // code whose tail the frame shows.
     assert!(large.status.success(), "{}", text(&large));
     let out = String::from_utf8_lossy(&large.stdout);
@@ -106,8 +106,8 @@ fn an_80x24_terminal_is_told_the_size_needed_and_a_large_one_gets_the_whole_code
         .collect();
     assert_eq!(
         (drawn[0].chars().count(), drawn.len()),
-        (73, 37),
-        "the demo's S1 code"
+        (45, 23),
+        "the demo's C1 code"
     );
     let tail = lines[..first]
         .iter()
@@ -116,7 +116,7 @@ fn an_80x24_terminal_is_told_the_size_needed_and_a_large_one_gets_the_whole_code
         .unwrap();
     let payload = decode_drawn(&drawn);
     assert!(
-        payload.starts_with("S1:") && payload.ends_with(tail),
+        payload.starts_with("C1:") && payload.ends_with(tail),
         "{payload}"
     );
 }

@@ -20,6 +20,19 @@ pub enum CodeFormat {
     T1,
     /// Issuer-signed credential plus a device signature per step; the gate holds only public keys.
     S1,
+    /// Compact S1 (docs/PROTOCOL.md §7.7): the same credential and device signature, but
+    /// the barcode carries only a reference to the credential, which the gate looks up in
+    /// its bundle (QR version 5 instead of 12, read from about twice the distance). The holder
+    /// can always show the full S1 code instead (`Wallet::full_frame`), for a gate whose
+    /// bundle predates the ticket's binding.
+    C1,
+}
+
+impl CodeFormat {
+    /// Whether tickets of this format carry an issuer-signed credential (S1 and C1).
+    pub fn is_signed(self) -> bool {
+        matches!(self, Self::S1 | Self::C1)
+    }
 }
 
 /// The HMAC hash of a T1 code (RFC 6238 allows all three).

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use ring::digest::{SHA256, digest};
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
 use serde_json::Value;
+use tessera_core::code::c1::{C1Code, reference_of};
 use tessera_core::code::release::{ReleaseContext, release_mac, verify_release_mac};
-use tessera_core::code::s1::{Credential, S1Code, public_key};
+use tessera_core::code::s1::{Credential, S1Code, SignedCredential, public_key};
 use tessera_core::code::t1::{T1Code, T1Params};
 use tessera_core::code::totp::{format_code, hotp};
 use tessera_core::code::{Code, step_at};
@@ -484,5 +485,338 @@ fn payload_text_must_be_canonical_base32() {
         format!("T1:{}", "A".repeat(1640)),
     ] {
         assert!(Code::parse(&bad).is_err(), "{bad}");
+    }
+}
+
+/// docs/PROTOCOL.md §7.7.2, written out here rather than taken from the core: groups of 7
+/// bytes, each a big-endian number in a fixed number of decimal digits.
+const C1_GROUP_DIGITS: [usize; 8] = [0, 3, 5, 8, 10, 13, 15, 17];
+
+fn c1_digits(body: &[u8]) -> String {
+    body.chunks(7)
+        .map(|g| {
+            let v = g.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+            format!("{v:0w$}", w = C1_GROUP_DIGITS[g.len()])
+        })
+        .collect()
+}
+
+/// The digit positions of each group of a body of `len` bytes: (start, digits, bytes).
+fn c1_groups(len: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    let (mut at, mut left) = (0, len);
+    while left > 0 {
+        let n = left.min(7);
+        out.push((at, C1_GROUP_DIGITS[n], n));
+        at += C1_GROUP_DIGITS[n];
+        left -= n;
+    }
+    out
+}
+
+#[test]
+fn c1_vectors_regenerate_verify_and_parse_back() {
+    let vectors = load("c1.json");
+    assert!(vectors.len() >= 6);
+    let (mut with_mac, mut without, mut longest_seat) = (0, 0, 0);
+    for v in &vectors {
+        let name = s(v, "name");
+        let issuer = Ed25519KeyPair::from_seed_unchecked(&bytes(v, "issuer_seed_hex")).unwrap();
+        let device = Ed25519KeyPair::from_seed_unchecked(&bytes(v, "device_seed_hex")).unwrap();
+        let issuer_pk = bytes(v, "issuer_public_key_hex");
+        let device_pk = bytes(v, "device_public_key_hex");
+        assert_eq!(public_key(&issuer).to_vec(), issuer_pk, "{name}");
+        assert_eq!(public_key(&device).to_vec(), device_pk, "{name}");
+        let period = u8::try_from(u(v, "period")).unwrap();
+        let credential = Credential {
+            key_id: u32::try_from(u(v, "key_id")).unwrap(),
+            ticket: ticket(v),
+            event: EventId(u(v, "event_id")),
+            reveal_opens_at: i(v, "reveal_opens_at"),
+            valid_until: i(v, "valid_until"),
+            period_secs: period,
+            strict_jit: b(v, "strict_jit"),
+            reentry: b(v, "reentry"),
+            personalised: b(v, "personalised"),
+            device_public_key: public_key(&device),
+            seat: s(v, "seat").to_owned(),
+        };
+        if s(v, "seat").len() == 64 && s(v, "seat").chars().any(|c| c.len_utf8() == 4) {
+            longest_seat += 1;
+        }
+        let signed = credential.sign(&issuer).unwrap();
+        let cred_bytes = bytes(v, "credential_hex");
+        assert_eq!(signed.bytes, cred_bytes, "{name}: credential bytes");
+        assert_eq!(
+            signed.issuer_sig.to_vec(),
+            bytes(v, "issuer_sig_hex"),
+            "{name}"
+        );
+        // The bundle's `credentials` entry: credential ‖ issuer signature (§10.2).
+        let mut entry = cred_bytes.clone();
+        entry.extend_from_slice(&signed.issuer_sig);
+        assert_eq!(entry, bytes(v, "signed_credential_hex"), "{name}");
+        let from_bundle = SignedCredential::from_bytes(&entry).unwrap();
+        assert_eq!(from_bundle, signed, "{name}");
+        let mut msg = b"tessera/v1/s1/credential\0".to_vec();
+        msg.extend_from_slice(&cred_bytes);
+        assert!(
+            verify_ed25519(&issuer_pk, &msg, &signed.issuer_sig),
+            "{name}"
+        );
+
+        // The reference: the first 4 bytes of SHA-256(credential), big-endian (§7.7.1).
+        let cred_digest = digest(&SHA256, &cred_bytes);
+        assert_eq!(
+            hex::encode(cred_digest.as_ref()),
+            s(v, "credential_sha256_hex")
+        );
+        let reference = u32::from_be_bytes(cred_digest.as_ref()[..4].try_into().unwrap());
+        assert_eq!(u64::from(reference), u(v, "reference"), "{name}: reference");
+        assert_eq!(hex::encode(reference.to_be_bytes()), s(v, "reference_hex"));
+        assert_eq!(reference_of(&signed), reference, "{name}");
+
+        let step = step_at(i(v, "unix_time") * 1000, period);
+        assert_eq!(step, u(v, "step"), "{name}: step");
+        assert_eq!(
+            u(v, "step_low"),
+            step % 65_536,
+            "{name}: step's low 16 bits"
+        );
+        let release = opt_bytes(v, "release_secret_hex");
+        let mac = release.as_ref().map(|r| {
+            // §6, the S1 message (the whole step), built by hand.
+            let mut msg = b"tessera/v2/s1/release\0".to_vec();
+            msg.extend_from_slice(&u(v, "event_id").to_be_bytes());
+            msg.extend_from_slice(ticket(v).as_bytes());
+            msg.extend_from_slice(&step.to_be_bytes());
+            msg.extend_from_slice(cred_digest.as_ref());
+            let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, r), &msg);
+            let mut m = [0u8; 8];
+            m.copy_from_slice(&tag.as_ref()[..8]);
+            assert_eq!(m, release_mac(r, &signed.release_context(), step), "{name}");
+            m
+        });
+        assert_eq!(
+            mac.map(|m| m.to_vec()),
+            opt_bytes(v, "release_mac_hex"),
+            "{name}: release mac"
+        );
+        assert_eq!(mac.is_some(), b(v, "strict_jit"), "{name}: MAC iff strict");
+        let flags: u8 = if mac.is_some() { 0x81 } else { 0x01 };
+        assert_eq!(u(v, "flags"), u64::from(flags), "{name}: flags");
+
+        // The device message (§7.7.1, the whole step), by hand.
+        let mut dmsg = b"tessera/v3/c1/step\0".to_vec();
+        dmsg.extend_from_slice(cred_digest.as_ref());
+        dmsg.extend_from_slice(&step.to_be_bytes());
+        dmsg.push(flags);
+        if let Some(m) = &mac {
+            dmsg.extend_from_slice(m);
+        }
+        assert_eq!(
+            dmsg,
+            bytes(v, "device_message_hex"),
+            "{name}: device message"
+        );
+        assert_eq!(
+            C1Code::device_message(
+                signed.digest().as_ref().try_into().unwrap(),
+                step,
+                mac.as_ref()
+            ),
+            dmsg,
+            "{name}"
+        );
+        let device_sig = bytes(v, "device_sig_hex");
+        assert!(verify_ed25519(&device_pk, &dmsg, &device_sig), "{name}");
+        assert!(!verify_ed25519(&issuer_pk, &dmsg, &device_sig), "{name}");
+        // Not an S1 step signature: the tag separates the formats (§7.7, §8).
+        let mut s1_msg = b"tessera/v1/s1/step\0".to_vec();
+        s1_msg.extend_from_slice(&dmsg[19..]);
+        s1_msg[19 + 32 + 8] = u8::from(mac.is_some());
+        assert!(!verify_ed25519(&device_pk, &s1_msg, &device_sig), "{name}");
+        let s1 = S1Code::generate(&signed, &device, step, release.as_deref());
+        assert_ne!(s1.device_sig.to_vec(), device_sig, "{name}");
+        // Nor a signature of another step with the same low bits.
+        let mut far = dmsg.clone();
+        far[19 + 32..19 + 32 + 8].copy_from_slice(&(step + 65_536).to_be_bytes());
+        assert!(!verify_ed25519(&device_pk, &far, &device_sig), "{name}");
+
+        // The body (§7.7.1) and its digits (§7.7.2), by hand.
+        let mut body = vec![flags];
+        body.extend_from_slice(&reference.to_be_bytes());
+        body.extend_from_slice(&u16::try_from(step % 65_536).unwrap().to_be_bytes());
+        if let Some(m) = &mac {
+            body.extend_from_slice(m);
+        }
+        body.extend_from_slice(&device_sig);
+        assert_eq!(body, bytes(v, "body_hex"), "{name}: body");
+        assert_eq!(u(v, "body_len"), body.len() as u64, "{name}");
+        assert_eq!(body.len(), if mac.is_some() { 79 } else { 71 }, "{name}");
+        let digits = c1_digits(&body);
+        assert_eq!(
+            digits.len(),
+            if mac.is_some() { 192 } else { 173 },
+            "{name}"
+        );
+        assert_eq!(digits, s(v, "digits"), "{name}: digits");
+        assert_eq!(format!("C1:{digits}"), s(v, "payload"), "{name}: payload");
+        if mac.is_some() {
+            with_mac += 1;
+        } else {
+            without += 1;
+        }
+
+        // The core draws the same code and parses the payload back to it.
+        let code = C1Code::generate(&signed, &device, step, release.as_deref());
+        assert_eq!(code.to_bytes(), body, "{name}");
+        assert_eq!(code.encode(), s(v, "payload"), "{name}");
+        let Ok(Code::C1(parsed)) = Code::parse(s(v, "payload")) else {
+            panic!("{name}: payload does not parse as C1");
+        };
+        assert_eq!(parsed, code, "{name}");
+        assert_eq!(parsed.reference, reference, "{name}");
+        assert_eq!(u64::from(parsed.step_low), step % 65_536, "{name}");
+        assert_eq!(parsed.release_mac, mac, "{name}");
+        assert_eq!(parsed.device_sig.to_vec(), device_sig, "{name}");
+        assert_eq!(C1Code::from_bytes(&body).unwrap(), code, "{name}");
+        assert!(parsed.verify_device(&from_bundle, step), "{name}");
+        assert!(!parsed.verify_device(&from_bundle, step + 65_536), "{name}");
+        // A gate anywhere within half a wrap of the step finds it (§7.7.1).
+        for g in [step.saturating_sub(32_767), step, step + 32_767] {
+            assert_eq!(parsed.step_near(g), step, "{name}: step near {g}");
+        }
+    }
+    assert!(with_mac >= 2 && without >= 2 && longest_seat >= 1);
+    // The worked example (PROTOCOL §11.6) is the S1 one's credential as a C1 code: the same
+    // credential, step and release MAC, another device signature.
+    let s1 = load("s1.json");
+    let named = |list: &[Value], name: &str| {
+        list.iter()
+            .find(|v| s(v, "name") == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+            .clone()
+    };
+    let t = named(&s1, "s1-strict-jit-personalised-utf8-seat");
+    let v = named(&vectors, "c1-strict-jit-personalised-utf8-seat");
+    for k in [
+        "credential_hex",
+        "issuer_sig_hex",
+        "release_mac_hex",
+        "step",
+    ] {
+        assert_eq!(t[k], v[k], "{k}");
+    }
+    assert_ne!(s(&t, "device_sig_hex"), s(&v, "device_sig_hex"));
+}
+
+/// Any single flipped bit of a C1 body is caught: by the parser, the reference lookup
+/// (the bundle holds the vector's credential only) or the device signature.
+#[test]
+fn c1_every_flipped_bit_is_rejected() {
+    for v in load("c1.json") {
+        let name = s(&v, "name");
+        let signed = SignedCredential::from_bytes(&bytes(&v, "signed_credential_hex")).unwrap();
+        let body = bytes(&v, "body_hex");
+        let step = u(&v, "step");
+        let accepted = |b: &[u8]| match C1Code::from_bytes(b) {
+            Ok(c) => c.reference == reference_of(&signed) && c.verify_device(&signed, step),
+            Err(_) => false,
+        };
+        assert!(accepted(&body), "{name}");
+        for k in 0..body.len() {
+            for bit in 0..8 {
+                let mut m = body.clone();
+                m[k] ^= 1 << bit;
+                assert!(
+                    !accepted(&m),
+                    "{name}: byte {k} bit {bit} flipped is accepted"
+                );
+            }
+        }
+        let mut longer = body.clone();
+        longer.push(0);
+        assert!(
+            C1Code::from_bytes(&longer).is_err(),
+            "{name}: trailing byte"
+        );
+        assert!(
+            C1Code::from_bytes(&body[..body.len() - 1]).is_err(),
+            "{name}"
+        );
+    }
+}
+
+/// The digit rules of docs/PROTOCOL.md §7.7.2 and the body rules of §7.7.1: only the
+/// canonical digits of a 71- or 79-byte body with its flags.
+#[test]
+fn c1_digits_must_be_canonical() {
+    for v in load("c1.json") {
+        let name = s(&v, "name");
+        let payload = s(&v, "payload");
+        let digits = &payload[3..];
+        let body = bytes(&v, "body_hex");
+        assert!(Code::parse(payload).is_ok(), "{name}");
+        let mut bad = vec![
+            format!("c1:{digits}"),
+            format!("C1{digits}"),
+            format!("C1: {digits}"),
+            format!("{payload}\n"),
+            format!("{payload}0"),
+            payload[..payload.len() - 1].to_owned(),
+            "C1:".to_owned(),
+            format!("C1:{}", "0".repeat(digits.len() + 19)),
+            format!("C1:{}", "0".repeat(digits.len() - 19)),
+            format!("C1:A{}", &digits[1..]),
+            format!("C1:+{}", &digits[1..]),
+            format!("C1:{}_{}", &digits[..20], &digits[21..]),
+            // A full-width digit (3 UTF-8 bytes) for three ASCII ones: 173 or 192 bytes.
+            format!("C1:{}\u{ff13}{}", &digits[..20], &digits[23..]),
+        ];
+        // Every group at 256^n, the smallest value its n bytes cannot hold, and at all nines.
+        for (at, width, n) in c1_groups(body.len()) {
+            for value in [1u128 << (8 * n), 10u128.pow(width as u32) - 1] {
+                let group = format!("{value:0width$}");
+                assert_eq!(group.len(), width);
+                bad.push(format!(
+                    "C1:{}{group}{}",
+                    &digits[..at],
+                    &digits[at + width..]
+                ));
+            }
+            // And at 256^n − 1, the largest it holds: still well formed.
+            let max = format!("{:0width$}", (1u128 << (8 * n)) - 1);
+            let text = format!("C1:{}{max}{}", &digits[..at], &digits[at + width..]);
+            assert!(
+                Code::parse(&text).is_ok() || at == 0,
+                "{name}: group at {at} set to its largest value"
+            );
+        }
+        // Flags other than 0x01 / 0x81, and flags that disagree with the length.
+        for f in [0x00u8, 0x02, 0x03, 0x11, 0x41, 0x80, 0x82, 0xc1, 0xff] {
+            let mut b = body.clone();
+            b[0] = f;
+            bad.push(format!("C1:{}", c1_digits(&b)));
+        }
+        // The flags of the other length (a MAC announced but absent, or the reverse).
+        let mut b = body.clone();
+        b[0] ^= 0x80;
+        bad.push(format!("C1:{}", c1_digits(&b)));
+        // A 73- or 81-byte body (a 4-byte step), in its 178 or 197 digits.
+        let mut b = body.clone();
+        b.splice(5..5, [0, 0]);
+        bad.push(format!("C1:{}", c1_digits(&b)));
+        // A body of another length that is otherwise digits: 70, 72, 78 and 80 bytes.
+        for len in [70, 72, 78, 80] {
+            let mut b = body.clone();
+            b.resize(len, 0);
+            bad.push(format!("C1:{}", c1_digits(&b)));
+        }
+        for text in &bad {
+            assert!(Code::parse(text).is_err(), "{name}: {text:?} parses");
+        }
+        // The digits re-encoded from the body are the vector's: one encoding only.
+        assert_eq!(c1_digits(&body), digits, "{name}");
     }
 }

@@ -13,10 +13,11 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use ring::signature::{ED25519, Ed25519KeyPair, UnparsedPublicKey};
 use tessera_core::code::s1::{CREDENTIAL_DOMAIN, public_key};
 use tessera_core::code::t1::T1Params;
-use tessera_core::code::{Credential, S1Code, T1Code, step_at};
+use tessera_core::code::{C1Code, Credential, S1Code, T1Code, step_at};
 use tessera_core::{EventId, TicketId, TotpAlgorithm};
 use tessera_gate::{
-    FlushPolicy, GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier, VerifierConfig,
+    CompactCredential, FlushPolicy, GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier,
+    VerifierConfig,
 };
 
 const EVENT: EventId = EventId(77);
@@ -222,6 +223,50 @@ fn report_s1_ratios(bundle: &GateBundle, codes: &[S1Code], payloads: &[String], 
     }
 }
 
+/// C1: one raw device verification against the gate's C1 check (lookup of the credential
+/// in a bundle of every ticket's credential, the device signature, the stateless checks).
+fn report_c1_ratios(bundle: &GateBundle, codes: &[S1Code], device: &Ed25519KeyPair) {
+    let mut b = bundle.clone();
+    b.credentials = codes
+        .iter()
+        .map(|c| CompactCredential(c.signed.clone()))
+        .collect();
+    let c1: Vec<C1Code> = codes
+        .iter()
+        .map(|c| C1Code::generate(&c.signed, device, c.step, None))
+        .collect();
+    let payloads: Vec<String> = c1.iter().map(C1Code::encode).collect();
+    let msgs: Vec<Vec<u8>> = codes
+        .iter()
+        .map(|c| C1Code::device_message(&c.signed.digest(), c.step, None))
+        .collect();
+    let raw = |i: usize| {
+        let d = UnparsedPublicKey::new(&ED25519, &codes[i].signed.credential.device_public_key)
+            .verify(&msgs[i], &c1[i].device_sig);
+        assert!(black_box(d.is_ok()));
+    };
+    let (rounds, per_round) = (39, 50);
+    for (name, flush) in [
+        ("verify, commit per admission", Some(PER_ADMISSION)),
+        ("check, no record", None),
+    ] {
+        let (_dir, mut v) = fresh(&b, flush.unwrap_or(PER_ADMISSION));
+        let (ratio, raw_us, subject_us) = interleaved_ratio(rounds, per_round, raw, |i| {
+            let ok = match flush {
+                Some(_) => v.verify(&payloads[i], NOW).verdict.is_admit(),
+                None => v.check(&payloads[i], NOW).is_admit(),
+            };
+            assert!(black_box(ok));
+        });
+        println!(
+            "c1 ratio, {name}: median {ratio:.3} x one raw Ed25519 verify \
+             (interleaved, {rounds} rounds of {per_round}; best round {subject_us:.1} us vs {raw_us:.1} us; \
+             {} credentials in the bundle)",
+            b.credentials.len()
+        );
+    }
+}
+
 const PER_ADMISSION: FlushPolicy = FlushPolicy::EveryAdmission { max_pending: 64 };
 const BATCHED: FlushPolicy = FlushPolicy::Batched { max_pending: 256 };
 
@@ -242,6 +287,7 @@ fn bench_s1(c: &mut Criterion) {
     assert!(probe.check(&payloads[0], NOW).is_admit());
 
     report_s1_ratios(&bundle, &codes, &payloads, &issuer_pk);
+    report_c1_ratios(&bundle, &codes, &device);
 
     let mut g = c.benchmark_group("s1");
     g.bench_function("ring_two_raw_ed25519_verifies", |b| {

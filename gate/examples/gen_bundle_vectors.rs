@@ -21,9 +21,13 @@ use std::path::PathBuf;
 use ring::digest::{SHA256, digest};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Map, Value, json};
+use tessera_core::code::s1::public_key;
+use tessera_core::code::{Credential, SignedCredential};
 use tessera_core::{EventId, TicketId, TotpAlgorithm};
 use tessera_gate::signed_bundle::{self, BUNDLE_DOMAIN};
-use tessera_gate::{CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets};
+use tessera_gate::{
+    CompactCredential, CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets,
+};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -107,6 +111,35 @@ struct Keys {
     other: Key,
 }
 
+/// The issuer-signed credential (key 1) of `ticket`'s binding to the phone `device`: what
+/// a bundle's `credentials` lists for compact C1 codes (PROTOCOL §7.7, §10.2).
+fn credential(keys: &Keys, event: EventId, t: &str, device: &str) -> Res<SignedCredential> {
+    let phone = Key::new(&format!("device/{device}"))?;
+    Ok(Credential {
+        key_id: 1,
+        ticket: ticket(t),
+        event,
+        reveal_opens_at: FROM,
+        valid_until: UNTIL,
+        period_secs: PERIOD,
+        strict_jit: true,
+        reentry: false,
+        personalised: false,
+        device_public_key: public_key(&phone.pair),
+        seat: String::new(),
+    }
+    .sign(&keys.k1.pair)?)
+}
+
+/// `b`'s credentials set to `list`, in digest order as the issuer writes them.
+fn with_credentials(b: &mut GateBundle, list: &[&SignedCredential]) {
+    b.credentials = list
+        .iter()
+        .map(|c| CompactCredential((*c).clone()))
+        .collect();
+    b.credentials.sort_by_key(|c| c.0.digest());
+}
+
 /// One document line from its parts, each given as the JSON text to put there.
 fn envelope(format: &str, key_id: &str, payload: &str, signature: &str) -> Res<String> {
     Ok(format!(
@@ -182,7 +215,9 @@ fn ticket_set(names: &[&str]) -> BTreeSet<TicketId> {
 /// The bundles of the event's story: a whole bundle at seq 10, update 1 (seq 12: ticket b
 /// revoked), update 2 (seq 15: ticket a rebound to another phone with a new T1 seed, the
 /// old credential revoked; ticket c's holder name and seat removed; the release secret
-/// arrives), and what a gate should hold after each.
+/// arrives), and what a gate should hold after each. The `credentials` of tickets a, b and
+/// c (PROTOCOL §10.2) are listed in full for every changed ticket, the ended binding of
+/// ticket a too (§10.2.1 rule 4 replaces a changed ticket's credentials).
 struct Story {
     whole: GateBundle,
     update_1: GateBundle,
@@ -193,10 +228,20 @@ struct Story {
     after_1: GateBundle,
     /// Expected after both updates.
     after_2: GateBundle,
+    /// Ticket a's first binding (ended by update 2), its second, and tickets b and c.
+    a1: SignedCredential,
+    a2: SignedCredential,
+    b: SignedCredential,
+    c: SignedCredential,
 }
 
 fn story(keys: &Keys) -> Res<Story> {
+    let a1 = credential(keys, EVENT, "a", "a/1")?;
+    let a2 = credential(keys, EVENT, "a", "a/2")?;
+    let b = credential(keys, EVENT, "b", "b")?;
+    let c = credential(keys, EVENT, "c", "c")?;
     let mut whole = event_wide(keys, 10, ISSUED);
+    with_credentials(&mut whole, &[&a1, &b, &c]);
     whole.revoked = ticket_set(&["d"]);
     whole.revoked_credentials.insert(old_credential("e"));
     names(
@@ -219,11 +264,15 @@ fn story(keys: &Keys) -> Res<Story> {
     update_1.revoked = ticket_set(&["b"]);
     names(&mut update_1, &[("b", "Grace Hopper")]);
     seeds(&mut update_1, &[("b", "b")])?;
+    with_credentials(&mut update_1, &[&b]);
 
     let mut update_2 = event_wide(keys, 15, ISSUED_2);
     update_2.since_seq = Some(12);
     update_2.changed = ticket_set(&["a", "c"]);
-    update_2.revoked_credentials.insert(old_credential("a"));
+    update_2
+        .revoked_credentials
+        .insert(CredentialDigest(a1.digest()));
+    with_credentials(&mut update_2, &[&a1, &a2, &c]);
     names(&mut update_2, &[("a", "Ada Lovelace")]);
     seats(&mut update_2, &[("a", "Stalls 7")]);
     seeds(&mut update_2, &[("a", "a/2"), ("c", "c")])?;
@@ -235,9 +284,11 @@ fn story(keys: &Keys) -> Res<Story> {
     update_2_since_10.revoked = ticket_set(&["b"]);
     names(&mut update_2_since_10, &[("b", "Grace Hopper")]);
     seeds(&mut update_2_since_10, &[("b", "b")])?;
+    with_credentials(&mut update_2_since_10, &[&a1, &a2, &b, &c]);
 
     // Written out in full rather than computed with `apply_update`.
     let mut after_1 = event_wide(keys, 12, ISSUED_1);
+    with_credentials(&mut after_1, &[&a1, &b, &c]);
     after_1.revoked = ticket_set(&["b", "d"]);
     after_1.revoked_credentials.insert(old_credential("e"));
     names(
@@ -255,9 +306,12 @@ fn story(keys: &Keys) -> Res<Story> {
     )?;
 
     let mut after_2 = event_wide(keys, 15, ISSUED_2);
+    with_credentials(&mut after_2, &[&a1, &a2, &b, &c]);
     after_2.revoked = ticket_set(&["b", "d"]);
     after_2.revoked_credentials.insert(old_credential("e"));
-    after_2.revoked_credentials.insert(old_credential("a"));
+    after_2
+        .revoked_credentials
+        .insert(CredentialDigest(a1.digest()));
     names(
         &mut after_2,
         &[("a", "Ada Lovelace"), ("b", "Grace Hopper")],
@@ -276,6 +330,10 @@ fn story(keys: &Keys) -> Res<Story> {
         update_2_since_10,
         after_1,
         after_2,
+        a1,
+        a2,
+        b,
+        c,
     })
 }
 
@@ -317,6 +375,8 @@ fn summary(b: &GateBundle) -> Value {
         "t1_ticket_seeds": b.t1.as_ref().map(|t1| hex_map(&t1.ticket_seeds)),
         "release_secrets": b.release_secrets.iter()
             .map(|(e, s)| (e.0.to_string(), json!(hex::encode(s.expose())))).collect::<Map<_, _>>(),
+        "credentials": b.credentials.iter()
+            .map(|c| hex::encode(c.0.to_bytes())).collect::<Vec<_>>(),
     })
 }
 
@@ -725,6 +785,104 @@ fn cases(keys: &Keys) -> Res<Vec<Case>> {
         doc(&[&whole, &signed(&no_t1, 1, &keys.k1)?]),
         err("invalid"),
     );
+
+    // ---- The `credentials` of compact codes (§10.2, §10.2.1 rule 4).
+    // An update that lists no credential for a changed ticket removes its credentials.
+    let mut u1_without = s.update_1.clone();
+    u1_without.credentials.clear();
+    let mut after_1_without = s.after_1.clone();
+    with_credentials(&mut after_1_without, &[&s.a1, &s.c]);
+    push(
+        "credentials-update-lists-none-for-a-changed-ticket",
+        &pins,
+        doc(&[&whole, &signed(&u1_without, 1, &keys.k1)?]),
+        ok(&after_1_without),
+    );
+    // An update listing only the new binding of a rebound ticket drops the ended one.
+    let mut u2_current = s.update_2.clone();
+    with_credentials(&mut u2_current, &[&s.a2, &s.c]);
+    let mut after_2_current = s.after_2.clone();
+    with_credentials(&mut after_2_current, &[&s.a2, &s.b, &s.c]);
+    push(
+        "credentials-update-lists-only-the-new-binding",
+        &pins,
+        doc(&[&whole, &u1, &signed(&u2_current, 1, &keys.k1)?]),
+        ok(&after_2_current),
+    );
+    // A credential the gate holds already, of a ticket not changed: kept once.
+    let mut u1_repeats = s.update_1.clone();
+    with_credentials(&mut u1_repeats, &[&s.b, &s.c]);
+    push(
+        "credentials-update-repeats-an-unchanged-tickets-credential",
+        &pins,
+        doc(&[&whole, &signed(&u1_repeats, 1, &keys.k1)?]),
+        ok(&s.after_1),
+    );
+    let foreign = credential(keys, OTHER_EVENT, "f", "f")?;
+    let mut whole_foreign = s.whole.clone();
+    whole_foreign
+        .credentials
+        .push(CompactCredential(foreign.clone()));
+    push(
+        "payload-lists-a-credential-of-another-event",
+        &pins,
+        signed(&whole_foreign, 1, &keys.k1)?,
+        err("invalid"),
+    );
+    let mut u1_foreign = s.update_1.clone();
+    u1_foreign.credentials.push(CompactCredential(foreign));
+    push(
+        "update-lists-a-credential-of-another-event",
+        &pins,
+        doc(&[&whole, &signed(&u1_foreign, 1, &keys.k1)?]),
+        err("invalid"),
+    );
+    // A credential binding the identity point (nobody holds its key), issuer-signed.
+    let mut keyless = s.b.credential.clone();
+    keyless.device_public_key = IDENTITY;
+    let keyless_bytes = keyless.to_bytes()?;
+    let mut keyless_msg = tessera_core::code::s1::CREDENTIAL_DOMAIN.to_vec();
+    keyless_msg.extend_from_slice(&keyless_bytes);
+    let mut keyless_entry = keyless_bytes;
+    keyless_entry.extend_from_slice(keys.k1.pair.sign(&keyless_msg).as_ref());
+    let mut small_device: Value = serde_json::from_str(&whole_payload)?;
+    small_device["credentials"]
+        .as_array_mut()
+        .ok_or("no credentials")?
+        .push(json!(hex::encode(&keyless_entry)));
+    push(
+        "payload-lists-a-credential-binding-a-small-order-device-key",
+        &pins,
+        signed_text(&small_device.to_string(), 1, &keys.k1)?,
+        err("invalid"),
+    );
+    let b_entry = hex::encode(s.b.to_bytes());
+    for (name, entry) in [
+        (
+            "payload-lists-a-credential-without-its-signature",
+            hex::encode(&s.b.bytes),
+        ),
+        (
+            "payload-lists-a-credential-with-a-trailing-byte",
+            format!("{b_entry}00"),
+        ),
+        (
+            "payload-lists-a-credential-not-hex",
+            format!("zz{}", &b_entry[2..]),
+        ),
+    ] {
+        let mut v: Value = serde_json::from_str(&whole_payload)?;
+        v["credentials"]
+            .as_array_mut()
+            .ok_or("no credentials")?
+            .push(json!(entry));
+        push(
+            name,
+            &pins,
+            signed_text(&v.to_string(), 1, &keys.k1)?,
+            err("invalid"),
+        );
+    }
 
     // ---- rolled_back: an update older than the bundle (rules 4, 5).
     let mut older = s.update_1.clone();

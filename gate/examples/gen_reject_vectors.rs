@@ -21,11 +21,14 @@ use ring::digest::{SHA256, digest};
 use ring::hmac;
 use ring::signature::Ed25519KeyPair;
 use serde_json::{Map, Value, json};
+use tessera_core::code::c1::reference_of;
 use tessera_core::code::s1::{CREDENTIAL_DOMAIN, STEP_DOMAIN, public_key};
 use tessera_core::code::t1::T1Params;
-use tessera_core::code::{Credential, S1Code, SignedCredential, T1Code, step_at};
+use tessera_core::code::{C1Code, Credential, S1Code, SignedCredential, T1Code, step_at};
 use tessera_core::{EventId, TicketId, TotpAlgorithm};
-use tessera_gate::{CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets};
+use tessera_gate::{
+    CompactCredential, CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets,
+};
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -1924,16 +1927,1156 @@ fn invalid_bundles(bundles: &Map<String, Value>) -> Res<Vec<Value>> {
     Ok(out)
 }
 
+// ---- C1: the compact signed code (PROTOCOL §7.7, §10.7).
+
+/// The event of the `c1-wrap` bundle, whose window holds a step whose low 16 bits wrap.
+const C1_WRAP_EVENT: EventId = EventId(4005);
+/// Step 0x0728_0000: its low 16 bits are zero, the step before's are 0xffff.
+const WRAP_STEP: u64 = 0x0728_0000;
+/// Gate time 7.25 s into `WRAP_STEP`.
+const WRAP_NOW: i64 = 0x0728_0000 * 15_000 + 7_250;
+/// The `c1-wrap` window: an hour either side of `WRAP_STEP`'s start, Unix seconds.
+const WRAP_FROM: i64 = 0x0728_0000 * 15 - 3_600;
+const WRAP_UNTIL: i64 = 0x0728_0000 * 15 + 3_600;
+/// Half the 16-bit step range: the farthest a code's step can be from the gate's and
+/// still be the one its low bits name (§7.7.1).
+const HALF_WRAP: u64 = 0x8000;
+
+/// The low 16 bits of a step: what a C1 body carries.
+fn low16(step: u64) -> u16 {
+    u16::try_from(step & 0xffff).unwrap_or_default()
+}
+
+/// PROTOCOL §7.7.2, written out: groups of 7 bytes, each a big-endian number in a fixed
+/// number of decimal digits (so bodies the core would never draw can be written).
+fn c1_digits(body: &[u8]) -> String {
+    const DIGITS: [usize; 8] = [0, 3, 5, 8, 10, 13, 15, 17];
+    body.chunks(7)
+        .map(|g| {
+            let v = g.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+            format!("{v:0w$}", w = DIGITS[g.len()])
+        })
+        .collect()
+}
+
+fn c1_payload(body: &[u8]) -> String {
+    format!("C1:{}", c1_digits(body))
+}
+
+/// The C1 frame of `signed` at `step` with `mac`, honestly signed by `device` (the MAC
+/// need not be the right one).
+fn c1_with_mac(
+    signed: &SignedCredential,
+    device: &Ed25519KeyPair,
+    step: u64,
+    mac: Option<[u8; 8]>,
+) -> C1Code {
+    let msg = C1Code::device_message(&signed.digest(), step, mac.as_ref());
+    let mut device_sig = [0u8; 64];
+    device_sig.copy_from_slice(device.sign(&msg).as_ref());
+    C1Code {
+        reference: reference_of(signed),
+        step_low: low16(step),
+        release_mac: mac,
+        device_sig,
+    }
+}
+
+/// The credentials the `c1` bundle lists (tickets shared with the S1 vectors have the
+/// same credentials, so their S1 and C1 codes are codes of one binding).
+struct C1Credentials {
+    a: SignedCredential,
+    b: SignedCredential,
+    no_seat: SignedCredential,
+    revoked: SignedCredential,
+    rebound_old: SignedCredential,
+    rebound_new: SignedCredential,
+    reentry: SignedCredential,
+    key_2: SignedCredential,
+    unknown_key: SignedCredential,
+    forged: SignedCredential,
+    claims_key_2: SignedCredential,
+    altered: SignedCredential,
+    forged_revoked: SignedCredential,
+    other_period: SignedCredential,
+    late: SignedCredential,
+    early: SignedCredential,
+    /// Strict just-in-time credentials of the `c1-jit` bundles.
+    jit_a: SignedCredential,
+    jit_reentry: SignedCredential,
+    /// The credential of the `c1-wrap` bundle.
+    wrap: SignedCredential,
+    /// Not in any bundle: a ticket bound after the bundle was made.
+    new: SignedCredential,
+}
+
+impl C1Credentials {
+    fn new(fx: &Fixture) -> Res<Self> {
+        let d = &fx.device;
+        let cred = |t: &str| fx.credential(S1_EVENT, t, d);
+        let mut no_seat = cred("no-seat");
+        no_seat.seat = String::new();
+        let mut reentry = cred("reentry");
+        reentry.reentry = true;
+        let mut key_2 = cred("c1/key-2");
+        key_2.key_id = OTHER_KEY_ID;
+        let mut unknown_key = cred("c1/unknown-key");
+        unknown_key.key_id = 99;
+        let mut claims_key_2 = cred("c1/claims-key-2");
+        claims_key_2.key_id = OTHER_KEY_ID;
+        // A field changed after signing (the re-entry flag): the bundle lists the altered
+        // bytes with the genuine signature of the original ones.
+        let mut altered = fx.sign(&cred("c1/altered"))?;
+        altered.bytes[46] |= 0x02;
+        altered.credential.reentry = true;
+        // Not the genuine credential's bytes (those would carry the genuine reference, and
+        // the bundle's genuine credential would be found): another seat, forged.
+        let mut forged_revoked = cred("revoked");
+        forged_revoked.seat = "Royal Box".into();
+        let mut other_period = cred("c1/other-period");
+        other_period.period_secs = 30;
+        let mut late = cred("c1/late");
+        late.reveal_opens_at = NOW / 1000 + 1;
+        let mut early = cred("c1/early");
+        early.valid_until = NOW / 1000;
+        let mut jit_reentry = fx.credential(S1_JIT_EVENT, "reentry", d);
+        jit_reentry.reentry = true;
+        let mut wrap = fx.credential(C1_WRAP_EVENT, "c1/wrap", d);
+        wrap.reveal_opens_at = WRAP_FROM;
+        wrap.valid_until = WRAP_UNTIL;
+        Ok(Self {
+            a: fx.sign(&cred("a"))?,
+            b: fx.sign(&cred("b"))?,
+            no_seat: fx.sign(&no_seat)?,
+            revoked: fx.sign(&cred("revoked"))?,
+            rebound_old: fx.sign(&cred("rebound"))?,
+            rebound_new: fx.sign(&fx.credential(S1_EVENT, "rebound", &fx.other_device))?,
+            reentry: fx.sign(&reentry)?,
+            key_2: key_2.sign(&fx.other_issuer)?,
+            unknown_key: fx.sign(&unknown_key)?,
+            forged: cred("c1/forged").sign(&fx.forger)?,
+            claims_key_2: fx.sign(&claims_key_2)?,
+            altered,
+            forged_revoked: forged_revoked.sign(&fx.forger)?,
+            other_period: fx.sign(&other_period)?,
+            late: fx.sign(&late)?,
+            early: fx.sign(&early)?,
+            jit_a: fx.sign(&fx.credential(S1_JIT_EVENT, "a", d))?,
+            jit_reentry: fx.sign(&jit_reentry)?,
+            wrap: fx.sign(&wrap)?,
+            new: fx.sign(&cred("c1/new"))?,
+        })
+    }
+
+    /// Everything the `c1` bundle lists.
+    fn listed(&self) -> Vec<&SignedCredential> {
+        vec![
+            &self.a,
+            &self.b,
+            &self.no_seat,
+            &self.revoked,
+            &self.rebound_old,
+            &self.rebound_new,
+            &self.reentry,
+            &self.key_2,
+            &self.unknown_key,
+            &self.forged,
+            &self.claims_key_2,
+            &self.altered,
+            &self.forged_revoked,
+            &self.other_period,
+            &self.late,
+            &self.early,
+        ]
+    }
+}
+
+/// The C1 credentials and the colliding pair, made once.
+struct C1Fixture {
+    creds: C1Credentials,
+    collision: (SignedCredential, SignedCredential),
+}
+
+/// Two issuer-signed credentials of one ticket whose references (the first 4 bytes of
+/// their digests) are equal (§7.7.1: about one pair in a 90,000-seat event), found by
+/// varying the key id: a birthday search over SHA-256 of the credential bytes only (the
+/// issuer signs just the two found). Answered in digest order: the first is the one the
+/// bundle lists first.
+fn colliding_credentials(fx: &Fixture) -> Res<(SignedCredential, SignedCredential)> {
+    let template = fx.credential(S1_EVENT, "c1/collision", &fx.device);
+    let mut bytes = template.to_bytes()?;
+    let mut seen: std::collections::HashMap<[u8; 4], u32> = std::collections::HashMap::new();
+    for key_id in 1_000..2_000_000u32 {
+        bytes[1..5].copy_from_slice(&key_id.to_be_bytes());
+        let d = digest(&SHA256, &bytes);
+        let mut reference = [0u8; 4];
+        reference.copy_from_slice(&d.as_ref()[..4]);
+        if let Some(&other) = seen.get(&reference) {
+            let sign = |id: u32| -> Res<SignedCredential> {
+                let mut c = template.clone();
+                c.key_id = id;
+                fx.sign(&c)
+            };
+            let (x, y) = (sign(other)?, sign(key_id)?);
+            if reference_of(&x) != reference_of(&y) || x.digest() == y.digest() {
+                return Err("the collision search is wrong".into());
+            }
+            return Ok(if x.digest() < y.digest() {
+                (x, y)
+            } else {
+                (y, x)
+            });
+        }
+        seen.insert(reference, key_id);
+    }
+    Err("no colliding references".into())
+}
+
+fn compact(list: &[&SignedCredential]) -> Vec<CompactCredential> {
+    let mut out: Vec<CompactCredential> = list
+        .iter()
+        .map(|c| CompactCredential((*c).clone()))
+        .collect();
+    // Issuers list them in digest order (§10.2).
+    out.sort_by_key(|c| c.0.digest());
+    out
+}
+
+/// The C1 bundles: the S1 bundles of the same events with the credentials listed.
+fn c1_bundles(
+    fx: &Fixture,
+    c1: &C1Fixture,
+    s1: &BTreeMap<&'static str, GateBundle>,
+) -> Res<Vec<(&'static str, GateBundle)>> {
+    let cc = &c1.creds;
+    let base = |name: &str| -> Res<GateBundle> {
+        s1.get(name)
+            .cloned()
+            .ok_or_else(|| format!("no bundle {name}").into())
+    };
+    let mut plain = base("s1")?;
+    plain.credentials = compact(&cc.listed());
+    let mut c1_jit = base("s1-jit")?;
+    c1_jit.credentials = compact(&[&cc.jit_a, &cc.jit_reentry]);
+    let mut jit_without_secret = base("s1-jit-without-secret")?;
+    jit_without_secret.credentials = compact(&[&cc.jit_a]);
+    let mut with_secret = base("s1-with-secret")?;
+    with_secret.credentials = compact(&[&cc.a]);
+    let mut strict_without_secret = base("s1-strict-without-secret")?;
+    strict_without_secret.credentials = compact(&[&cc.a]);
+    let mut wrap = GateBundle::new_s1(C1_WRAP_EVENT, PERIOD, WRAP_FROM, WRAP_UNTIL);
+    wrap.issuer_keys
+        .insert(KEY_ID, PublicKey(public_key(&fx.issuer)));
+    wrap.credentials = compact(&[&cc.wrap]);
+    // Two credentials sharing a reference: the first (in digest order) is under a key id
+    // the bundle does not have (a removed key), the second under one it has.
+    let (first, second) = &c1.collision;
+    let mut collision = GateBundle::new_s1(S1_EVENT, PERIOD, FROM, UNTIL);
+    collision
+        .issuer_keys
+        .insert(second.credential.key_id, PublicKey(public_key(&fx.issuer)));
+    collision.credentials = compact(&[first, second]);
+    if collision.credentials[0].0 != *first {
+        return Err("collision order".into());
+    }
+    Ok(vec![
+        ("c1", plain),
+        ("c1-jit", c1_jit),
+        ("c1-jit-without-secret", jit_without_secret),
+        ("c1-with-secret", with_secret),
+        ("c1-strict-without-secret", strict_without_secret),
+        ("c1-wrap", wrap),
+        ("c1-collision", collision),
+    ])
+}
+
+/// The C1 gate vectors (§10.7: C1.1–C1.3, and through C1.3 every S1 rule).
+fn c1_cases(
+    fx: &Fixture,
+    c1: &C1Fixture,
+    rejects: &mut Vec<Case>,
+    admits: &mut Vec<Case>,
+) -> Res<()> {
+    let cc = &c1.creds;
+    let d = &fx.device;
+    let s_now = step(NOW);
+    let draw = |c: &SignedCredential, dev: &Ed25519KeyPair, at_step: u64| {
+        C1Code::generate(c, dev, at_step, None)
+    };
+    let code = |c: &SignedCredential, at_step: u64| draw(c, d, at_step).encode();
+    let jit =
+        |c: &SignedCredential, at_step: u64| C1Code::generate(c, d, at_step, Some(&fx.release));
+    let c1_a = draw(&cc.a, d, s_now);
+    let a_now = c1_a.encode();
+    let seat = Some("Block C · Row 4 · Seat 12");
+
+    // ---- Controls.
+    admits.push(
+        case("c1-admit", "C1.3 S1.11", "c1", a_now.clone(), "admit")
+            .admits(seat, Some("Ada Lovelace")),
+    );
+    admits.push(
+        case(
+            "c1-admit-previous-step",
+            "C1.3 S1.8 §7.7.1",
+            "c1",
+            code(&cc.a, s_now - 1),
+            "admit",
+        )
+        .admits(seat, Some("Ada Lovelace")),
+    );
+    admits.push(
+        case(
+            "c1-admit-next-step",
+            "C1.3 S1.8 §7.7.1",
+            "c1",
+            code(&cc.a, s_now + 1),
+            "admit",
+        )
+        .admits(seat, Some("Ada Lovelace")),
+    );
+    admits.push(
+        case(
+            "c1-admit-seat-from-bundle",
+            "C1.3 S1.11 §10.6",
+            "c1",
+            code(&cc.no_seat, s_now),
+            "admit",
+        )
+        .admits(Some("Box 1"), None),
+    );
+    admits.push(
+        case(
+            "c1-admit-second-issuer-key",
+            "C1.3 S1.3",
+            "c1",
+            code(&cc.key_2, s_now),
+            "admit",
+        )
+        .admits(seat, None),
+    );
+    admits.push(
+        case(
+            "c1-jit-admit",
+            "C1.3 S1.6",
+            "c1-jit",
+            jit(&cc.jit_a, s_now).encode(),
+            "admit",
+        )
+        .admits(seat, None),
+    );
+    admits.push(
+        case(
+            "c1-admit-again-credential-allows-reentry",
+            "C1.3 S1.11",
+            "c1",
+            code(&cc.reentry, step(LATER)),
+            "admit",
+        )
+        .at(LATER)
+        .after(code(&cc.reentry, s_now), NOW, "admit")
+        .admits(seat, None),
+    );
+    admits.push(
+        case(
+            "c1-admit-new-binding-of-a-rebound-ticket",
+            "C1.3 S1.9",
+            "c1",
+            draw(&cc.rebound_new, &fx.other_device, s_now).encode(),
+            "admit",
+        )
+        .admits(seat, None),
+    );
+    admits.push(
+        case(
+            "c1-admit-last-ms-of-window",
+            "C1.3 S1.7",
+            "c1",
+            code(&cc.b, step(UNTIL * 1000 - 1)),
+            "admit",
+        )
+        .at(UNTIL * 1000 - 1)
+        .admits(seat, None),
+    );
+    // The fallback of §10.7: the bundle lacks the binding, the holder shows the full code.
+    admits.push(
+        case(
+            "c1-admit-full-s1-code-of-a-ticket-the-bundle-lacks",
+            "S1.11 §10.7",
+            "c1",
+            S1Code::generate(&cc.new, d, s_now, None).encode(),
+            "admit",
+        )
+        .after(code(&cc.new, s_now), NOW, "unknown_ticket")
+        .admits(seat, None),
+    );
+    // The 16-bit step across its wrap (§7.7.1): 0x0727ffff and 0x07280000 are neighbours.
+    admits.push(
+        case(
+            "c1-admit-previous-step-across-the-16-bit-wrap",
+            "C1.3 S1.8 §7.7.1",
+            "c1-wrap",
+            code(&cc.wrap, WRAP_STEP - 1),
+            "admit",
+        )
+        .at(WRAP_NOW)
+        .admits(seat, None),
+    );
+    admits.push(
+        case(
+            "c1-admit-next-step-across-the-16-bit-wrap",
+            "C1.3 S1.8 §7.7.1",
+            "c1-wrap",
+            code(&cc.wrap, WRAP_STEP),
+            "admit",
+        )
+        .at(WRAP_NOW - 15_000)
+        .admits(seat, None),
+    );
+    let (first, second) = &c1.collision;
+    admits.push(
+        case(
+            "c1-collision-the-signature-picks-the-second-credential",
+            "C1.2 §10.7",
+            "c1-collision",
+            code(second, s_now),
+            "admit",
+        )
+        .admits(seat, None),
+    );
+
+    // ---- C1.1: parse (§7.7.2, §7.7.1).
+    let body = c1_a.to_bytes();
+    let digits = a_now[3..].to_owned();
+    let jit_body = jit(&cc.jit_a, s_now).to_bytes();
+    let mut r = |name: &str, rule: &'static str, p: String| {
+        rejects.push(case(name, rule, "c1", p, "malformed"));
+    };
+    r("c1-prefix-only", "C1.1 §7.7.2", "C1:".into());
+    r("c1-lower-case-prefix", "C1.1 §9.1", format!("c1:{digits}"));
+    r(
+        "c1-prefix-without-colon",
+        "C1.1 §9.1",
+        format!("C1{digits}"),
+    );
+    r(
+        "c1-digits-one-short",
+        "C1.1 §7.7.2",
+        a_now[..a_now.len() - 1].to_owned(),
+    );
+    r("c1-digits-one-extra", "C1.1 §7.7.2", format!("{a_now}0"));
+    r(
+        "c1-digits-one-group-extra",
+        "C1.1 §7.7.2",
+        format!("{a_now}{}", &digits[..17]),
+    );
+    r("c1-trailing-lf", "C1.1 §10.1", format!("{a_now}\n"));
+    r("c1-leading-space", "C1.1 §10.1", format!(" {a_now}"));
+    r(
+        "c1-letter-in-digits",
+        "C1.1 §7.7.2",
+        format!("C1:{}A{}", &digits[..40], &digits[41..]),
+    );
+    r(
+        "c1-space-in-digits",
+        "C1.1 §7.7.2",
+        format!("C1:{} {}", &digits[..40], &digits[41..]),
+    );
+    // Signs and separators a lenient integer parser takes (in place of a digit).
+    r(
+        "c1-plus-sign-at-a-group-start",
+        "C1.1 §7.7.2",
+        format!("C1:{}+{}", &digits[..17], &digits[18..]),
+    );
+    r(
+        "c1-underscore-in-a-group",
+        "C1.1 §7.7.2",
+        format!("C1:{}_{}", &digits[..20], &digits[21..]),
+    );
+    // Non-ASCII digits, the byte length kept: U+FF13 (3 bytes), U+0663 (2 bytes).
+    r(
+        "c1-full-width-digit",
+        "C1.1 §7.7.2 §3",
+        format!("C1:{}\u{ff13}{}", &digits[..20], &digits[23..]),
+    );
+    r(
+        "c1-arabic-indic-digit",
+        "C1.1 §7.7.2 §3",
+        format!("C1:{}\u{0663}{}", &digits[..20], &digits[22..]),
+    );
+    // Non-canonical groups: each value ≥ 256^n for its n bytes.
+    r(
+        "c1-first-group-17-nines",
+        "C1.1 §7.7.2",
+        format!("C1:{}{}", "9".repeat(17), &digits[17..]),
+    );
+    r(
+        "c1-second-group-2pow56",
+        "C1.1 §7.7.2",
+        format!("C1:{}72057594037927936{}", &digits[..17], &digits[34..]),
+    );
+    r(
+        "c1-last-group-one-byte-256",
+        "C1.1 §7.7.2",
+        format!("C1:{}256", &digits[..digits.len() - 3]),
+    );
+    let jit_digits = c1_digits(&jit_body);
+    rejects.push(case(
+        "c1-jit-last-group-two-bytes-65536",
+        "C1.1 §7.7.2",
+        "c1-jit",
+        format!("C1:{}65536", &jit_digits[..jit_digits.len() - 5]),
+        "malformed",
+    ));
+    let mut r = |name: &str, b: Vec<u8>| {
+        rejects.push(case(name, "C1.1 §7.7.1", "c1", c1_payload(&b), "malformed"));
+    };
+    for (name, flags) in [
+        ("c1-flags-0x00", 0x00u8),
+        ("c1-flags-version-2", 0x02),
+        ("c1-flags-0x41", 0x41),
+        ("c1-flags-mac-bit-without-version", 0x80),
+        ("c1-flags-0xff", 0xff),
+    ] {
+        r(name, set(&body, 0, flags));
+    }
+    r(
+        "c1-flags-announce-a-mac-that-is-absent",
+        set(&body, 0, 0x81),
+    );
+    r(
+        "c1-flags-deny-the-mac-that-follows",
+        set(&jit_body, 0, 0x01),
+    );
+    // The body with a 4-byte step (a draft of §7.7.1): 73 bytes, 178 digits.
+    let mut four_byte_step = body.clone();
+    four_byte_step.splice(5..5, [0, 0]);
+    r("c1-body-with-a-4-byte-step", four_byte_step);
+    let mut longer = body.clone();
+    longer.push(0);
+    r("c1-body-72-bytes", longer);
+    r("c1-body-70-bytes", body[..body.len() - 1].to_vec());
+    rejects.push(case(
+        "c1-s1-body-under-the-c1-prefix",
+        "C1.1 §9.1",
+        "c1",
+        fx.s1("a", NOW)?.encode().replacen("S1:", "C1:", 1),
+        "malformed",
+    ));
+    rejects.push(case(
+        "c1-digits-under-the-s1-prefix",
+        "S1.1 §9.3",
+        "c1",
+        a_now.replacen("C1:", "S1:", 1),
+        "malformed",
+    ));
+
+    // ---- C1.2: the reference is in the bundle.
+    let mut r = |name: &str, rule: &'static str, bundle: &'static str, p: String| {
+        rejects.push(case(name, rule, bundle, p, "unknown_ticket"));
+    };
+    r(
+        "c1-ticket-bound-after-the-bundle",
+        "C1.2 §10.7",
+        "c1",
+        code(&cc.new, s_now),
+    );
+    let flipped = C1Code {
+        reference: c1_a.reference ^ 1,
+        ..c1_a.clone()
+    };
+    if cc
+        .listed()
+        .iter()
+        .any(|c| reference_of(c) == flipped.reference)
+    {
+        return Err("flipped reference is listed".into());
+    }
+    r("c1-reference-bit-flipped", "C1.2", "c1", flipped.encode());
+    r(
+        "c1-code-at-a-gate-without-credentials",
+        "C1.2",
+        "s1",
+        a_now.clone(),
+    );
+    r("c1-code-at-a-t1-gate", "C1.2", "t1", a_now.clone());
+    r(
+        "c1-jit-code-at-the-gate-of-another-event",
+        "C1.2",
+        "c1",
+        jit(&cc.jit_a, s_now).encode(),
+    );
+    // First failure wins: an unknown reference before anything about the credential.
+    r(
+        "c1-unknown-reference-and-stale",
+        "C1.2",
+        "c1",
+        code(&cc.new, s_now - 5),
+    );
+    r(
+        "c1-unknown-reference-and-another-device",
+        "C1.2",
+        "c1",
+        draw(&cc.new, &fx.other_device, s_now).encode(),
+    );
+    // A refreshed bundle lists the new binding; this one predates it (§10.7).
+    r(
+        "c1-rebound-ticket-new-binding-at-a-gate-without-it",
+        "C1.2 §10.7",
+        "c1-with-secret",
+        draw(&cc.rebound_new, &fx.other_device, s_now).encode(),
+    );
+
+    // ---- C1.3 → S1.2: event (and period).
+    rejects.push(case(
+        "c1-credential-of-another-period",
+        "C1.3 S1.2",
+        "c1",
+        code(&cc.other_period, step_at(NOW, 30)),
+        "wrong_event",
+    ));
+    // ---- S1.3: issuer key.
+    rejects.push(case(
+        "c1-credential-under-an-unknown-key-id",
+        "C1.3 S1.3",
+        "c1",
+        code(&cc.unknown_key, s_now),
+        "unknown_key",
+    ));
+    rejects.push(case(
+        "c1-unknown-key-and-another-device",
+        "C1.3 S1.3",
+        "c1",
+        draw(&cc.unknown_key, &fx.other_device, s_now).encode(),
+        "unknown_key",
+    ));
+    // ---- S1.4: issuer signature.
+    for (name, c) in [
+        ("c1-credential-signed-by-another-key", &cc.forged),
+        ("c1-credential-claims-the-other-key-id", &cc.claims_key_2),
+        ("c1-credential-altered-after-signing", &cc.altered),
+        (
+            "c1-forged-credential-of-a-revoked-ticket",
+            &cc.forged_revoked,
+        ),
+    ] {
+        rejects.push(case(
+            name,
+            "C1.3 S1.4",
+            "c1",
+            code(c, s_now),
+            "bad_signature",
+        ));
+    }
+    rejects.push(case(
+        "c1-forged-credential-and-another-device",
+        "C1.3 S1.4",
+        "c1",
+        draw(&cc.forged, &fx.other_device, s_now).encode(),
+        "bad_signature",
+    ));
+
+    // ---- S1.5: the device signature over the C1 message (§7.7.1).
+    let mut r = |name: &str, rule: &'static str, bundle: &'static str, p: String| {
+        rejects.push(case(name, rule, bundle, p, "wrong_device"));
+    };
+    r(
+        "c1-step-signed-by-another-device",
+        "C1.3 S1.5",
+        "c1",
+        draw(&cc.a, &fx.other_device, s_now).encode(),
+    );
+    let mut b = body.clone();
+    let last = b.len() - 1;
+    b[last] ^= 0x01;
+    r(
+        "c1-device-signature-bit-flipped",
+        "C1.3 S1.5",
+        "c1",
+        c1_payload(&b),
+    );
+    let moved = C1Code {
+        step_low: c1_a.step_low.wrapping_add(1),
+        ..c1_a.clone()
+    };
+    r(
+        "c1-step-changed-after-signing",
+        "C1.3 S1.5",
+        "c1",
+        moved.encode(),
+    );
+    let jit_a = jit(&cc.jit_a, s_now);
+    let stripped = C1Code {
+        release_mac: None,
+        ..jit_a.clone()
+    };
+    r(
+        "c1-jit-mac-stripped",
+        "C1.3 S1.5",
+        "c1-jit",
+        stripped.encode(),
+    );
+    let swapped = C1Code {
+        release_mac: Some([0x5a; 8]),
+        ..jit_a.clone()
+    };
+    r(
+        "c1-jit-mac-swapped",
+        "C1.3 S1.5",
+        "c1-jit",
+        swapped.encode(),
+    );
+    // The device's S1 step signature over the same digest, step and flags: another tag.
+    let s1_sig = S1Code::generate(&cc.a, d, s_now, None).device_sig;
+    r(
+        "c1-carrying-the-s1-step-signature",
+        "C1.3 S1.5 §8",
+        "c1",
+        C1Code {
+            device_sig: s1_sig,
+            ..c1_a.clone()
+        }
+        .encode(),
+    );
+    // The device signed the body's 16 bits as the step, not the whole step.
+    let mut sig16 = [0u8; 64];
+    sig16.copy_from_slice(
+        d.sign(&C1Code::device_message(
+            &cc.a.digest(),
+            u64::from(low16(s_now)),
+            None,
+        ))
+        .as_ref(),
+    );
+    r(
+        "c1-device-signature-over-the-16-bit-step",
+        "C1.3 S1.5 §7.7.1",
+        "c1",
+        C1Code {
+            device_sig: sig16,
+            ..c1_a.clone()
+        }
+        .encode(),
+    );
+    let mut malleated = c1_a.clone();
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&malleated.device_sig[32..]);
+    malleated.device_sig[32..].copy_from_slice(&add_le(&s, &ORDER_L));
+    r(
+        "c1-device-signature-s-not-reduced",
+        "C1.3 S1.5 §7.6",
+        "c1",
+        malleated.encode(),
+    );
+    let mut small_r = c1_a.clone();
+    small_r.device_sig[..32].copy_from_slice(&IDENTITY);
+    r(
+        "c1-device-signature-r-small-order",
+        "C1.3 S1.5 §7.6",
+        "c1",
+        small_r.encode(),
+    );
+    // Ticket a's signature under ticket b's reference: b's credential is the one found.
+    r(
+        "c1-reference-of-another-credential",
+        "C1.3 S1.5 §10.7",
+        "c1",
+        C1Code {
+            reference: reference_of(&cc.b),
+            ..c1_a.clone()
+        }
+        .encode(),
+    );
+    r(
+        "c1-other-device-and-stale",
+        "C1.3 S1.5",
+        "c1",
+        draw(&cc.a, &fx.other_device, s_now - 5).encode(),
+    );
+    // The step is the one with the body's low bits nearest the gate's (§7.7.1): 65536
+    // steps back has the gate's own low bits, so the gate takes its own step, which the
+    // device did not sign (as S1 the code would be stale).
+    r(
+        "c1-step-65536-steps-old-same-low-bits",
+        "C1.3 S1.5 §7.7.1",
+        "c1",
+        code(&cc.a, s_now - 0x1_0000),
+    );
+    r(
+        "c1-step-32769-steps-old-read-as-32767-ahead",
+        "C1.3 S1.5 §7.7.1",
+        "c1",
+        code(&cc.a, s_now - HALF_WRAP - 1),
+    );
+    // Exactly half a wrap away two steps are nearest; the lower one is taken (the
+    // reference gate's choice, see docs/PROTOCOL.md §11.4).
+    r(
+        "c1-step-32768-steps-ahead-tie-takes-the-lower",
+        "C1.3 S1.5 §7.7.1",
+        "c1",
+        code(&cc.a, s_now + HALF_WRAP),
+    );
+
+    // ---- S1.6: release MAC (the S1 context, the whole step).
+    let jit_mac =
+        |at_step: u64| C1Code::generate(&cc.jit_a, d, at_step, Some(&fx.release)).release_mac;
+    let mut r = |name: &str, bundle: &'static str, p: String| {
+        rejects.push(case(name, "C1.3 S1.6", bundle, p, "not_released"));
+    };
+    r("c1-jit-no-mac", "c1-jit", code(&cc.jit_a, s_now));
+    r(
+        "c1-jit-mac-under-another-secret",
+        "c1-jit",
+        C1Code::generate(&cc.jit_a, d, s_now, Some(b"guessed")).encode(),
+    );
+    r(
+        "c1-jit-mac-of-another-step",
+        "c1-jit",
+        c1_with_mac(&cc.jit_a, d, s_now, jit_mac(s_now + 1)).encode(),
+    );
+    r(
+        "c1-jit-mac-over-the-16-bit-step",
+        "c1-jit",
+        c1_with_mac(&cc.jit_a, d, s_now, jit_mac(u64::from(low16(s_now)))).encode(),
+    );
+    let old_binding = fx.sign(&fx.credential(S1_JIT_EVENT, "a", &fx.other_device))?;
+    let mac_old_binding =
+        C1Code::generate(&old_binding, &fx.other_device, s_now, Some(&fx.release)).release_mac;
+    r(
+        "c1-jit-mac-of-another-credential",
+        "c1-jit",
+        c1_with_mac(&cc.jit_a, d, s_now, mac_old_binding).encode(),
+    );
+    let t1_mac = fx.t1_jit("a", NOW, Some(&fx.release)).release_mac;
+    r(
+        "c1-jit-mac-of-the-t1-message",
+        "c1-jit",
+        c1_with_mac(&cc.jit_a, d, s_now, t1_mac).encode(),
+    );
+    r(
+        "c1-jit-credential-at-a-gate-without-the-secret",
+        "c1-jit-without-secret",
+        jit_a.encode(),
+    );
+    r(
+        "c1-not-strict-credential-at-a-gate-with-a-secret",
+        "c1-with-secret",
+        a_now.clone(),
+    );
+    r(
+        "c1-strict-bundle-without-secret",
+        "c1-strict-without-secret",
+        a_now.clone(),
+    );
+
+    // ---- S1.7: window.
+    rejects.push(
+        case(
+            "c1-before-bundle-window",
+            "C1.3 S1.7",
+            "c1",
+            code(&cc.b, step(FROM * 1000 - 1)),
+            "not_yet_valid",
+        )
+        .at(FROM * 1000 - 1),
+    );
+    rejects.push(
+        case(
+            "c1-bundle-window-closed",
+            "C1.3 S1.7",
+            "c1",
+            code(&cc.b, step(UNTIL * 1000)),
+            "expired",
+        )
+        .at(UNTIL * 1000),
+    );
+    rejects.push(case(
+        "c1-before-credential-reveal",
+        "C1.3 S1.7",
+        "c1",
+        code(&cc.late, s_now),
+        "not_yet_valid",
+    ));
+    rejects.push(case(
+        "c1-credential-validity-ended",
+        "C1.3 S1.7",
+        "c1",
+        code(&cc.early, s_now),
+        "expired",
+    ));
+    // Half a wrap behind the gate: the nearest step with the body's bits is the code's
+    // own (32767 away; at exactly 32768 the lower of two, again the code's), so the
+    // device signature verifies and the code, long after the window, is expired.
+    for (name, back) in [
+        ("c1-step-32767-steps-old-expired", HALF_WRAP - 1),
+        (
+            "c1-step-32768-steps-old-tie-takes-the-lower-expired",
+            HALF_WRAP,
+        ),
+    ] {
+        let gate_step = s_now + back;
+        let at = i64::try_from(gate_step)? * 15_000 + 7_250;
+        rejects.push(case(name, "C1.3 S1.7 §7.7.1", "c1", a_now.clone(), "expired").at(at));
+    }
+
+    // ---- S1.8: freshness.
+    let mut r = |name: &str, bundle: &'static str, p: String| {
+        rejects.push(case(name, "C1.3 S1.8", bundle, p, "stale"));
+    };
+    r("c1-two-steps-old", "c1", code(&cc.b, s_now - 2));
+    r("c1-two-steps-ahead", "c1", code(&cc.b, s_now + 2));
+    r(
+        "c1-stale-revoked-ticket",
+        "c1",
+        code(&cc.revoked, s_now - 2),
+    );
+    rejects.push(
+        case(
+            "c1-two-steps-old-across-the-16-bit-wrap",
+            "C1.3 S1.8 §7.7.1",
+            "c1-wrap",
+            code(&cc.wrap, WRAP_STEP - 2),
+            "stale",
+        )
+        .at(WRAP_NOW),
+    );
+    rejects.push(
+        case(
+            "c1-two-steps-ahead-across-the-16-bit-wrap",
+            "C1.3 S1.8 §7.7.1",
+            "c1-wrap",
+            code(&cc.wrap, WRAP_STEP + 1),
+            "stale",
+        )
+        .at(WRAP_NOW - 15_000),
+    );
+
+    // ---- S1.9: revocation.
+    rejects.push(case(
+        "c1-revoked-ticket",
+        "C1.3 S1.9",
+        "c1",
+        code(&cc.revoked, s_now),
+        "revoked",
+    ));
+    rejects.push(case(
+        "c1-revoked-credential-old-phone-of-a-rebound-ticket",
+        "C1.3 S1.9 §10.7",
+        "c1",
+        code(&cc.rebound_old, s_now),
+        "revoked",
+    ));
+
+    // ---- S1.10: replay, per (ticket, step) across both formats (§10.7).
+    let s1_a_now = S1Code::generate(&cc.a, d, s_now, None).encode();
+    rejects.push(
+        case("c1-replay", "C1.3 S1.10", "c1", a_now.clone(), "replay").after(
+            a_now.clone(),
+            NOW,
+            "admit",
+        ),
+    );
+    rejects.push(
+        case(
+            "c1-after-the-s1-code-of-the-same-step",
+            "C1.3 S1.10 §10.7",
+            "c1",
+            a_now.clone(),
+            "replay",
+        )
+        .after(s1_a_now.clone(), NOW, "admit"),
+    );
+    rejects.push(
+        case(
+            "c1-s1-code-after-the-c1-code-of-the-same-step",
+            "S1.10 §10.7",
+            "c1",
+            s1_a_now.clone(),
+            "replay",
+        )
+        .after(a_now.clone(), NOW, "admit"),
+    );
+    let reentry_now = code(&cc.reentry, s_now);
+    rejects.push(
+        case(
+            "c1-replay-with-reentry-allowed",
+            "C1.3 S1.10",
+            "c1",
+            reentry_now.clone(),
+            "replay",
+        )
+        .after(reentry_now, NOW, "admit"),
+    );
+    let a_later = code(&cc.a, step(LATER));
+    rejects.push(
+        case(
+            "c1-replay-of-a-code-refused-as-already-admitted",
+            "C1.3 S1.10",
+            "c1",
+            a_later.clone(),
+            "replay",
+        )
+        .at(LATER + 1_000)
+        .after(a_now.clone(), NOW, "admit")
+        .after(a_later.clone(), LATER, "already_admitted"),
+    );
+
+    // ---- S1.11: admission.
+    rejects.push(
+        case(
+            "c1-already-admitted",
+            "C1.3 S1.11",
+            "c1",
+            a_later.clone(),
+            "already_admitted",
+        )
+        .at(LATER)
+        .after(a_now.clone(), NOW, "admit"),
+    );
+    rejects.push(
+        case(
+            "c1-already-admitted-by-the-s1-code",
+            "C1.3 S1.11 §10.7",
+            "c1",
+            a_later,
+            "already_admitted",
+        )
+        .at(LATER)
+        .after(s1_a_now, NOW, "admit"),
+    );
+    rejects.push(
+        case(
+            "c1-jit-already-admitted-bundle-denies-reentry-over-credential",
+            "C1.3 S1.11",
+            "c1-jit",
+            jit(&cc.jit_reentry, step(LATER)).encode(),
+            "already_admitted",
+        )
+        .at(LATER)
+        .after(jit(&cc.jit_reentry, s_now).encode(), NOW, "admit"),
+    );
+
+    // ---- Two credentials sharing a reference (§10.7).
+    rejects.push(case(
+        "c1-collision-the-signature-picks-the-first-credential",
+        "C1.2 §10.7",
+        "c1-collision",
+        code(first, s_now),
+        "unknown_key",
+    ));
+    // Verifies under neither: the first in bundle order is used, and fails (S1.3)
+    // before its device signature is looked at.
+    rejects.push(case(
+        "c1-collision-no-signature-verifies-the-first-is-used",
+        "C1.2 §10.7",
+        "c1-collision",
+        draw(second, &fx.other_device, s_now).encode(),
+        "unknown_key",
+    ));
+    Ok(())
+}
+
+/// Bundles with a `credentials` entry a gate MUST refuse (§10.2), each the `c1` bundle
+/// with one thing wrong.
+fn c1_invalid_bundles(
+    fx: &Fixture,
+    c1: &C1Fixture,
+    bundles: &Map<String, Value>,
+) -> Res<Vec<Value>> {
+    let mut out = Vec::new();
+    let base = bundles.get("c1").ok_or("no c1 bundle")?;
+    let good = hex::encode(c1.creds.a.to_bytes());
+    let other_event = fx.sign(&fx.credential(EventId(4999), "a", &fx.device))?;
+    // A credential binding a device key nobody holds, honestly signed by the issuer.
+    let keyless = |key: [u8; 32]| -> Res<String> {
+        let mut c = fx.credential(S1_EVENT, "c1/keyless", &fx.device);
+        c.device_public_key = key;
+        let bytes = c.to_bytes()?;
+        let mut msg = CREDENTIAL_DOMAIN.to_vec();
+        msg.extend_from_slice(&bytes);
+        let mut entry = bytes;
+        entry.extend_from_slice(fx.issuer.sign(&msg).as_ref());
+        Ok(hex::encode(entry))
+    };
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xef;
+    non_canonical[31] = 0x7f;
+    let a = c1.creds.a.to_bytes();
+    let n = usize::from(a[79]);
+    let mut version_1 = a.clone();
+    version_1[0] = 1;
+    let mut seat_65 = a.clone();
+    seat_65[79] = 65;
+    let entries: Vec<(&str, Value)> = vec![
+        (
+            "c1-credential-of-another-event",
+            json!(hex::encode(other_event.to_bytes())),
+        ),
+        (
+            "c1-credential-binds-a-small-order-device-key",
+            json!(keyless(IDENTITY)?),
+        ),
+        (
+            "c1-credential-binds-a-non-canonical-device-key",
+            json!(keyless(non_canonical)?),
+        ),
+        (
+            "c1-credential-without-its-issuer-signature",
+            json!(hex::encode(&a[..80 + n])),
+        ),
+        (
+            "c1-credential-signature-63-bytes",
+            json!(hex::encode(&a[..a.len() - 1])),
+        ),
+        ("c1-credential-trailing-byte", json!(format!("{good}00"))),
+        ("c1-credential-odd-hex-length", json!(format!("{good}0"))),
+        ("c1-credential-not-hex", json!(format!("zz{}", &good[2..]))),
+        ("c1-credential-version-1", json!(hex::encode(&version_1))),
+        ("c1-credential-seat-length-65", json!(hex::encode(&seat_65))),
+        ("c1-credential-empty", json!("")),
+        ("c1-credential-a-number", json!(7)),
+    ];
+    for (name, entry) in entries {
+        let mut b = base.clone();
+        b["credentials"]
+            .as_array_mut()
+            .ok_or("no credentials")?
+            .push(entry);
+        out.push((name, b));
+    }
+    let mut b = base.clone();
+    b["credentials"] = json!(good);
+    out.push(("c1-credentials-not-an-array", b));
+    let mut checked = Vec::new();
+    for (name, b) in out {
+        if GateBundle::from_json(&b.to_string()).is_ok() {
+            return Err(format!("invalid bundle {name} loads").into());
+        }
+        checked.push(json!({"name": name, "bundle": b}));
+    }
+    Ok(checked)
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let fx = Fixture::new()?;
+    let c1 = C1Fixture {
+        creds: C1Credentials::new(&fx)?,
+        collision: colliding_credentials(&fx)?,
+    };
+    let base = fx.bundles()?;
+    let compact_bundles = c1_bundles(&fx, &c1, &base)?;
     let mut bundles = Map::new();
-    for (name, b) in fx.bundles()? {
+    for (name, b) in base.into_iter().chain(compact_bundles) {
         b.validate()?;
         let value: Value = serde_json::from_str(&b.to_json()?)?;
-        bundles.insert(name.to_owned(), value);
+        if bundles.insert(name.to_owned(), value).is_some() {
+            return Err(format!("duplicate bundle {name}").into());
+        }
     }
-    let (rejects, admits) = cases(&fx)?;
-    let invalid = invalid_bundles(&bundles)?;
+    let (mut rejects, mut admits) = cases(&fx)?;
+    c1_cases(&fx, &c1, &mut rejects, &mut admits)?;
+    let mut invalid = invalid_bundles(&bundles)?;
+    invalid.extend(c1_invalid_bundles(&fx, &c1, &bundles)?);
     let invalid_count = invalid.len();
     let mut names = std::collections::BTreeSet::new();
     for c in rejects.iter().chain(&admits) {

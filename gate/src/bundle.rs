@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use tessera_core::code::SignedCredential;
 use tessera_core::policy::{MAX_PERIOD_SECS, MIN_PERIOD_SECS};
 use tessera_core::{EventId, TicketId, TotpAlgorithm};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -112,6 +113,28 @@ impl<'de> Deserialize<'de> for Secret {
         hex::decode(text.as_bytes())
             .map(Self)
             .map_err(|_| serde::de::Error::custom("secret must be hex"))
+    }
+}
+
+/// An issuer-signed S1 credential (credential ‖ issuer signature, hex in JSON) that a
+/// compact C1 code names by its reference: public material, like an issuer key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompactCredential(pub SignedCredential);
+
+impl Serialize for CompactCredential {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0.to_bytes()))
+    }
+}
+
+impl<'de> Deserialize<'de> for CompactCredential {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bytes = hex::decode(text.as_bytes())
+            .map_err(|_| serde::de::Error::custom("credential must be hex"))?;
+        SignedCredential::from_bytes(&bytes)
+            .map(Self)
+            .map_err(|_| serde::de::Error::custom("not a signed S1 credential"))
     }
 }
 
@@ -219,6 +242,12 @@ pub struct GateBundle {
     /// T1 only: the ticket seeds. S1 bundles leave this `None`.
     #[serde(default)]
     pub t1: Option<T1Secrets>,
+    /// The issuer-signed credentials of the event's bindings, which compact C1 codes name
+    /// by a reference (docs/PROTOCOL.md §7.7): the code carries the reference, the gate
+    /// the credential. Public material, in digest order. A ticket rebound or transferred
+    /// has its new credential here too; the old one is revoked by digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<CompactCredential>,
 }
 
 impl fmt::Debug for GateBundle {
@@ -242,6 +271,7 @@ impl fmt::Debug for GateBundle {
             .field("seats", &self.seats.len())
             .field("release_secrets", &self.release_secrets.len())
             .field("t1", &self.t1)
+            .field("credentials", &self.credentials.len())
             .finish()
     }
 }
@@ -267,6 +297,7 @@ impl GateBundle {
             seats: BTreeMap::new(),
             release_secrets: BTreeMap::new(),
             t1: None,
+            credentials: Vec::new(),
         }
     }
 
@@ -329,6 +360,8 @@ impl GateBundle {
             });
         }
         let mut next = self.clone();
+        next.credentials
+            .retain(|c| !update.changed.contains(&c.0.credential.ticket));
         for id in &update.changed {
             next.revoked.remove(id);
             next.holder_names.remove(id);
@@ -352,8 +385,14 @@ impl GateBundle {
             seats,
             release_secrets,
             t1,
+            credentials,
             ..
         } = update;
+        // A changed ticket's credentials are replaced by the update's, kept in digest order.
+        next.credentials.extend(credentials);
+        next.credentials.sort_by_key(|c| c.0.digest());
+        // One entry per credential: a digest names its bytes (§7.5: a key id is one key).
+        next.credentials.dedup_by_key(|c| c.0.digest());
         next.seq = seq;
         next.issued_at_ms = issued_at_ms;
         next.strict_jit = strict_jit;
@@ -409,6 +448,17 @@ impl GateBundle {
         if self.since_seq.is_none() && !self.changed.is_empty() {
             return Err(GateError::invalid_bundle(
                 "a whole bundle lists changed tickets",
+            ));
+        }
+        // A reference names one credential of this event; one of another event (or a
+        // device key nobody holds) in the bundle is the issuer's mistake: refuse it whole.
+        if self.credentials.iter().any(|c| {
+            c.0.credential.event != self.event
+                || tessera_core::ed25519::check_public_key(&c.0.credential.device_public_key)
+                    .is_err()
+        }) {
+            return Err(GateError::invalid_bundle(
+                "a compact credential of another event or with an unusable device key",
             ));
         }
         if self.release_secrets.values().any(Secret::is_empty) {

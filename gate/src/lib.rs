@@ -14,7 +14,9 @@ pub mod signed_bundle;
 pub mod verdict;
 pub mod verifier;
 
-pub use bundle::{CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets};
+pub use bundle::{
+    CompactCredential, CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets,
+};
 pub use scanlog::{AdmissionRef, DuplicateAdmission, MergeReport, Outcome, ScanLog, ScanRecord};
 pub use signed_bundle::PinnedKeys;
 

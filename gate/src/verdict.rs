@@ -35,12 +35,17 @@ pub enum RejectReason {
     Revoked,
     /// Strict just-in-time: the code lacks a valid release MAC, so it was made before the ticket was released.
     NotReleased,
+    /// A compact (C1) code whose reference this gate's bundle does not have: a ticket
+    /// bound or rebound after the bundle was made. The holder's full code (S1) carries
+    /// its credential and is judged in full.
+    UnknownTicket,
 }
 
 impl RejectReason {
     /// Every reason, in check order.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Malformed,
+        Self::UnknownTicket,
         Self::WrongEvent,
         Self::UnknownKey,
         Self::BadSignature,
@@ -79,6 +84,9 @@ impl RejectReason {
             Self::NotReleased => {
                 "Ticket not unlocked yet. Ask the holder to go online and reopen the ticket."
             }
+            Self::UnknownTicket => {
+                "Gate does not know this ticket yet. Ask the holder for the full code (in the app)."
+            }
         }
     }
 
@@ -97,6 +105,7 @@ impl RejectReason {
             Self::AlreadyAdmitted => "already_admitted",
             Self::Revoked => "revoked",
             Self::NotReleased => "not_released",
+            Self::UnknownTicket => "unknown_ticket",
         }
     }
 }

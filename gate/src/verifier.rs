@@ -1,7 +1,8 @@
 //! The verifier: judges one payload against the bundle and what this gate has seen.
 //!
 //! Check order (first failure wins, docs/GATE.md):
-//! 1. parse → `Malformed`
+//! 1. parse → `Malformed`; a compact C1 code whose reference the bundle lacks →
+//!    `UnknownTicket` (its credential is then looked up: the S1 checks below apply to it)
 //! 2. event (and the event's period) → `WrongEvent`
 //! 3. key: S1 issuer key id / T1 ticket seed → `UnknownKey`
 //! 4. signatures: S1 issuer signature → `BadSignature`, then device signature → `WrongDevice`;
@@ -21,9 +22,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hint::black_box;
 
 use tessera_core::TicketId;
+use tessera_core::code::c1::reference_of;
+use tessera_core::code::release::MAC_LEN;
 use tessera_core::code::release::{ReleaseContext, verify_release_mac};
 use tessera_core::code::totp::hotp;
-use tessera_core::code::{Code, S1Code, T1Code, step_at};
+use tessera_core::code::{C1Code, Code, S1Code, SignedCredential, T1Code, step_at};
 
 use crate::GateError;
 use crate::bundle::{CredentialDigest, GateBundle, ReentryPolicy};
@@ -137,6 +140,51 @@ pub struct Verifier {
     failures: HashMap<TicketId, VecDeque<i64>>,
     skew_runs: HashMap<TicketId, (i8, u32)>,
     recent_offsets: VecDeque<i8>,
+    /// The bundle's credentials by C1 reference, each with its issuer checks (key id,
+    /// signature, device key) made once per bundle: a C1 scan costs a lookup and one
+    /// Ed25519 verification, the device's.
+    compact: CompactIndex,
+}
+
+/// C1 reference → (index in `bundle.credentials`, outcome of its issuer checks).
+type CompactIndex = HashMap<u32, Vec<(usize, Result<(), RejectReason>)>>;
+
+/// The issuer-side checks of a credential against a bundle (S1.3, S1.4): the key id is
+/// in the bundle, its signature verifies, the device key is usable.
+fn issuer_check(b: &GateBundle, signed: &SignedCredential) -> Result<(), RejectReason> {
+    let key = b
+        .issuer_keys
+        .get(&signed.credential.key_id)
+        .ok_or(RejectReason::UnknownKey)?;
+    // `verify` also refuses a credential binding a device key of small order or a
+    // non-canonical one (nobody holds its private key): `BadSignature`, a forgery.
+    if signed.verify(&key.0) {
+        Ok(())
+    } else {
+        Err(RejectReason::BadSignature)
+    }
+}
+
+fn compact_index(b: &GateBundle) -> CompactIndex {
+    let mut index: HashMap<u32, Vec<_>> = HashMap::with_capacity(b.credentials.len());
+    for (i, c) in b.credentials.iter().enumerate() {
+        index
+            .entry(reference_of(&c.0))
+            .or_default()
+            .push((i, issuer_check(b, &c.0)));
+    }
+    index
+}
+
+/// A signed code (S1, or C1 with its credential looked up), ready for the checklist.
+struct SignedCode<'a> {
+    signed: &'a SignedCredential,
+    step: u64,
+    release_mac: Option<&'a [u8; MAC_LEN]>,
+    /// The issuer checks, when already made for this bundle (C1).
+    issuer: Option<Result<(), RejectReason>>,
+    /// Whether the device signature verifies (computed only after the issuer checks).
+    device_ok: &'a dyn Fn() -> bool,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -198,7 +246,9 @@ impl Verifier {
             failures: HashMap::new(),
             skew_runs: HashMap::new(),
             recent_offsets: VecDeque::new(),
+            compact: HashMap::new(),
         };
+        v.compact = compact_index(&v.bundle);
         for r in &records {
             v.index_record(r);
         }
@@ -252,6 +302,7 @@ impl Verifier {
         }
         next.validate()?;
         self.log.note_bundle_seq(next.event, next.seq)?;
+        self.compact = compact_index(&next);
         std::mem::swap(&mut self.bundle, &mut next);
         Ok(())
     }
@@ -401,10 +452,71 @@ impl Verifier {
             Err(_) => Inspection::malformed(),
             Ok(Code::T1(c)) => self.inspect_t1(&c, now_ms),
             Ok(Code::S1(c)) => self.inspect_s1(&c, now_ms),
+            Ok(Code::C1(c)) => self.inspect_c1(&c, now_ms),
         }
     }
 
+    fn inspect_c1(&self, code: &C1Code, now_ms: i64) -> Inspection {
+        let credential = |i: usize| self.bundle.credentials.get(i).map(|c| &c.0);
+        // The code carries the step's low bits: the step is the one nearest the gate's
+        // (a code further than a step away is stale whichever step it meant).
+        let step = code.step_near(step_at(now_ms, self.bundle.period_secs));
+        let candidates = self
+            .compact
+            .get(&code.reference)
+            .map_or(&[][..], Vec::as_slice);
+        // Usually one credential per reference; two bindings of the event whose digests
+        // share four bytes are tried in turn (the code's signature picks its own).
+        let mut chosen = None;
+        for &(i, issuer) in candidates {
+            if let Some(signed) = credential(i) {
+                let device_ok = code.verify_device(signed, step);
+                if device_ok || chosen.is_none() {
+                    chosen = Some((signed, issuer, device_ok));
+                }
+                if device_ok {
+                    break;
+                }
+            }
+        }
+        let Some((signed, issuer, device_ok)) = chosen else {
+            // Not in this bundle: bound after it was made (or not a ticket at all). The
+            // holder's full code carries its credential.
+            return Inspection {
+                ticket: None,
+                step: Some(step),
+                offset: None,
+                outcome: Err(RejectReason::UnknownTicket),
+            };
+        };
+        self.inspect_signed(
+            &SignedCode {
+                signed,
+                step,
+                release_mac: code.release_mac.as_ref(),
+                issuer: Some(issuer),
+                device_ok: &|| device_ok,
+            },
+            now_ms,
+        )
+    }
+
     fn inspect_s1(&self, code: &S1Code, now_ms: i64) -> Inspection {
+        let device_ok = || code.verify_device();
+        self.inspect_signed(
+            &SignedCode {
+                signed: &code.signed,
+                step: code.step,
+                release_mac: code.release_mac.as_ref(),
+                issuer: None,
+                device_ok: &device_ok,
+            },
+            now_ms,
+        )
+    }
+
+    // S1.2–S1.9 (C1 after its lookup): the credential, then the step.
+    fn inspect_signed(&self, code: &SignedCode<'_>, now_ms: i64) -> Inspection {
         let cred = &code.signed.credential;
         let mut ins = Inspection {
             ticket: Some(cred.ticket),
@@ -417,27 +529,21 @@ impl Verifier {
             if cred.event != b.event || cred.period_secs != b.period_secs {
                 return Err(RejectReason::WrongEvent);
             }
-            let key = b
-                .issuer_keys
-                .get(&cred.key_id)
-                .ok_or(RejectReason::UnknownKey)?;
-            // `verify` also refuses a credential binding a device key of small order or a
-            // non-canonical one (nobody holds its private key): `BadSignature`, a forgery.
-            if !code.signed.verify(&key.0) {
-                return Err(RejectReason::BadSignature);
+            match code.issuer {
+                Some(checked) => checked?,
+                None => issuer_check(b, code.signed)?,
             }
             // The device signature covers the credential digest, the step and the MAC.
-            let digest = code.signed.digest();
-            let msg = S1Code::device_message(&digest, code.step, code.release_mac.as_ref());
-            if !tessera_core::ed25519::verify(&cred.device_public_key, &msg, &code.device_sig) {
+            if !(code.device_ok)() {
                 return Err(RejectReason::WrongDevice);
             }
+            let digest = code.signed.digest();
             let gate_step = step_at(now_ms, b.period_secs);
             let offset = offset_steps(code.step, gate_step);
             ins.offset = Some(offset);
             let secret = b.release_secrets.get(&cred.event);
             if cred.strict_jit || b.strict_jit || secret.is_some() {
-                let ok = match (secret, &code.release_mac) {
+                let ok = match (secret, code.release_mac) {
                     (Some(s), Some(mac)) => {
                         // Bound to the event and to this exact credential (protocol revision 2).
                         let ctx = ReleaseContext::S1 {

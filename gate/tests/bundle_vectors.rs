@@ -3,7 +3,8 @@
 //! every document of `tests/vectors/bundle.json`, opened by
 //! `tessera_gate::signed_bundle::open` with the case's pinned keys, gives exactly the
 //! expected bundle (its sequence number, revocations, names, seats, T1 seeds, release
-//! secrets, strict flag) or is refused for the expected reason.
+//! secrets, strict flag, the credentials of compact codes) or is refused for the expected
+//! reason.
 //!
 //! The file is written by `cargo run -p tessera-gate --example gen_bundle_vectors`
 //! (deterministic); after changing the generator, run it and commit the file. This test
@@ -108,6 +109,8 @@ fn summary(b: &GateBundle) -> Value {
         "release_secrets": secrets(
             &b.release_secrets.iter().map(|(e, s)| (e.0.to_string(), s)).collect()
         ),
+        "credentials": b.credentials.iter()
+            .map(|c| hex::encode(c.0.to_bytes())).collect::<Vec<_>>(),
     })
 }
 
@@ -168,6 +171,11 @@ fn the_vectors_cover_every_refusal_and_the_listed_cases() {
         "payload-invalid-bundle-period-4",
         "signature-s-not-reduced",
         "small-order-pinned-key-keyless-signature",
+        "credentials-update-lists-none-for-a-changed-ticket",
+        "credentials-update-lists-only-the-new-binding",
+        "credentials-update-repeats-an-unchanged-tickets-credential",
+        "payload-lists-a-credential-of-another-event",
+        "payload-lists-a-credential-binding-a-small-order-device-key",
     ] {
         assert!(cases.iter().any(|c| c["name"] == name), "{name} missing");
     }

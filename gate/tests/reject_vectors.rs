@@ -1,8 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The gate vectors of docs/PROTOCOL.md §11.4 through the real verifier: every reject
 //! vector of `tests/vectors/reject.json` gives exactly its reason, every control is
-//! admitted with its seat and name, and every positive code of `t1.json` and `s1.json` is
-//! admitted by a gate whose bundle is built from the vector's own fields.
+//! admitted with its seat and name, and every positive code of `t1.json`, `s1.json` and
+//! `c1.json` is admitted by a gate whose bundle is built from the vector's own fields.
 //! (Regenerate with `cargo run -p tessera-gate --example gen_reject_vectors`.)
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -75,18 +75,19 @@ fn every_reject_vector_gives_its_reason_at_the_real_gate() {
     let doc = load("reject.json");
     let vectors = doc["vectors"].as_array().unwrap();
     assert!(vectors.len() >= 100, "{} vectors", vectors.len());
+    // Every disagreement at once, not only the first.
+    let mut wrong = Vec::new();
     for v in vectors {
         let name = v["name"].as_str().unwrap();
         let want = RejectReason::from_str(v["reason"].as_str().unwrap())
             .unwrap_or_else(|_| panic!("{name}: unknown reason {}", v["reason"]));
         let mut g = prepared(&doc, v);
-        assert_eq!(
-            judge(&mut g, v).reason(),
-            Some(want),
-            "{name} ({})",
-            v["rule"]
-        );
+        let got = judge(&mut g, v);
+        if got.reason() != Some(want) {
+            wrong.push(format!("{name} ({}): {got:?}, want {want:?}", v["rule"]));
+        }
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
 #[test]
@@ -113,7 +114,8 @@ fn every_admit_control_is_admitted_with_its_seat_and_name() {
     }
 }
 
-/// Every reason and every numbered rule of the checklist (PROTOCOL §10.4, §10.5) has a vector.
+/// Every reason and every numbered rule of the checklists (PROTOCOL §10.4, §10.5, §10.7)
+/// has a vector, and every reason has a C1 vector.
 #[test]
 fn the_vectors_cover_every_reason_and_every_rule() {
     let doc = load("reject.json");
@@ -141,6 +143,41 @@ fn the_vectors_cover_every_reason_and_every_rule() {
             "no vector for S1.{n}"
         );
     }
+    for n in 1..=3 {
+        assert!(
+            rules.contains(format!("C1.{n}").as_str()),
+            "no vector for C1.{n}"
+        );
+    }
+    // Every reason applies to C1 codes too (PROTOCOL §10.7: C1.3 is S1.2–S1.11).
+    let c1_reasons: BTreeSet<&str> = vectors
+        .iter()
+        .filter(|v| v["rule"].as_str().unwrap().starts_with("C1."))
+        .map(|v| v["reason"].as_str().unwrap())
+        .collect();
+    for r in RejectReason::ALL {
+        assert!(
+            c1_reasons.contains(r.as_str()),
+            "no C1 vector for {}",
+            r.as_str()
+        );
+    }
+    // Two credentials sharing a reference (a real collision of 4 digest bytes).
+    let collision = &doc["bundles"]["c1-collision"]["credentials"];
+    let references: BTreeSet<String> = collision
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let c = hex::decode(c.as_str().unwrap()).unwrap();
+            let n = usize::from(c[79]);
+            hex::encode(&ring::digest::digest(&ring::digest::SHA256, &c[..80 + n]).as_ref()[..4])
+        })
+        .collect();
+    assert_eq!(
+        (collision.as_array().unwrap().len(), references.len()),
+        (2, 1)
+    );
     // Version 1 of both formats is refused (PROTOCOL §13).
     for name in [
         "t1-version-1-genuine-revision-1-code",
@@ -210,7 +247,38 @@ fn every_positive_vector_is_admitted_by_the_real_gate() {
         assert!(r.verdict.is_admit(), "{}: {:?}", v["name"], r.verdict);
         admitted += 1;
     }
-    assert!(admitted >= 30, "{admitted}");
+    // C1: the gate's bundle lists the vector's signed credential (PROTOCOL §10.2).
+    for v in load("c1.json")["vectors"].as_array().unwrap() {
+        let event = v["event_id"].as_u64().unwrap();
+        let mut release = BTreeMap::new();
+        if !v["release_secret_hex"].is_null() {
+            release.insert(event.to_string(), hex_secret(v, "release_secret_hex"));
+        }
+        let mut bundle = json!({
+            "event": event, "period_secs": v["period"],
+            "valid_from": v["reveal_opens_at"], "valid_until": v["valid_until"],
+            "issuer_keys": { v["key_id"].to_string(): v["issuer_public_key_hex"] },
+            "release_secrets": release,
+            "credentials": [v["signed_credential_hex"]],
+        });
+        let now = v["unix_time"].as_i64().unwrap() * 1000;
+        let payload = v["payload"].as_str().unwrap();
+        let mut g = gate(&bundle);
+        let r = g.verify(payload, now);
+        assert!(r.verdict.is_admit(), "{}: {:?}", v["name"], r.verdict);
+        assert_eq!(
+            answer(&g.verify(payload, now).verdict),
+            "replay",
+            "{}",
+            v["name"]
+        );
+        // Without the credential in the bundle: unknown_ticket (PROTOCOL §10.7, C1.2).
+        bundle["credentials"] = json!([]);
+        let r = gate(&bundle).verify(payload, now);
+        assert_eq!(answer(&r.verdict), "unknown_ticket", "{}", v["name"]);
+        admitted += 1;
+    }
+    assert!(admitted >= 36, "{admitted}");
 }
 
 /// Bundles that break a rule of PROTOCOL §10.2 are refused whole.

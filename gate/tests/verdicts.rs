@@ -344,6 +344,12 @@ fn fixtures(reason: RejectReason) -> Vec<Fixture> {
     let d = device();
     let step = s(NOW);
     match reason {
+        RejectReason::UnknownTicket => vec![fixture(
+            "C1 whose credential the bundle lacks",
+            s1_bundle(),
+            c1(1, step),
+            NOW,
+        )],
         RejectReason::Malformed => vec![
             fixture("empty", t1_bundle(1, false), String::new(), NOW),
             fixture("S1 short body", s1_bundle(), "S1:AAAA".into(), NOW),

@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use tessera_core::code::SignedCredential;
 use tessera_core::{CodeFormat, EventId};
 use tessera_gate::{
-    CredentialDigest, DuplicateAdmission, GateBundle, GateError, PublicKey, ReentryPolicy, ScanLog,
-    ScanRecord, Secret, T1Secrets,
+    CompactCredential, CredentialDigest, DuplicateAdmission, GateBundle, GateError, PublicKey,
+    ReentryPolicy, ScanLog, ScanRecord, Secret, T1Secrets,
 };
 
 use crate::error::ApiError;
@@ -71,6 +71,9 @@ pub(crate) fn bundle(
         }
     }
     b.revoked_credentials = ended_credentials(c, id, after)?;
+    if p.format == CodeFormat::C1 {
+        b.credentials = compact_credentials(c, id, after)?;
+    }
     // From the lead on only: before it, a bundle (or a stolen gate token) must not be
     // able to unlock the event's codes.
     let lead_opens_ms = p
@@ -129,6 +132,36 @@ fn ended_credentials(
         let signed = SignedCredential::from_bytes(&bytes).map_err(|_| ApiError::internal())?;
         out.insert(CredentialDigest(signed.digest()));
     }
+    Ok(out)
+}
+
+/// The credentials of every binding (current and ended) of tickets changed after
+/// `after`, for the compact C1 codes that name them (docs/PROTOCOL.md §7.7): public
+/// material. Ended ones are listed too, so that an old phone's compact code is found and
+/// refused as `revoked` (its digest is in `revoked_credentials`) rather than not found.
+/// In digest order, the order `GateBundle::apply_update` keeps.
+fn compact_credentials(
+    c: &Connection,
+    id: EventId,
+    after: i64,
+) -> Result<Vec<CompactCredential>, ApiError> {
+    let mut s = c.prepare(
+        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL",
+    )?;
+    let creds: Vec<Vec<u8>> = s
+        .query_map(params![sql_id(id)?, after], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = creds
+        .iter()
+        .map(|bytes| {
+            SignedCredential::from_bytes(bytes)
+                .map(CompactCredential)
+                .map_err(|_| ApiError::internal())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(|c| c.0.digest());
+    out.dedup_by_key(|c| c.0.digest());
     Ok(out)
 }
 

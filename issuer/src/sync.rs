@@ -188,7 +188,7 @@ fn sync_ticket(
             sealed_event_seed: None,
         });
     }
-    let credential = if ev.policy.format == CodeFormat::S1 {
+    let credential = if ev.policy.format.is_signed() {
         let ticket = Ticket {
             id: t.id,
             event_id: t.event_id,

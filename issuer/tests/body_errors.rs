@@ -72,7 +72,7 @@ async fn an_unreadable_admin_body_names_the_field_and_the_expected_type_never_th
     cases.push((
         "/v1/admin/events",
         p,
-        vec!["field `format`: unknown variant, expected `T1` or `S1`"],
+        vec!["field `format`: unknown variant, expected one of `T1`, `S1`, `C1`"],
     ));
     let mut p = policy();
     p["requires"] = json!(["Email", SECRET]);

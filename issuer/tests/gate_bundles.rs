@@ -97,7 +97,7 @@ async fn bundles_are_signed_dated_and_numbered() {
 
 #[tokio::test]
 async fn every_change_reaches_a_gate_as_an_update_equal_to_a_fresh_bundle() {
-    for format in [CodeFormat::T1, CodeFormat::S1] {
+    for format in [CodeFormat::T1, CodeFormat::S1, CodeFormat::C1] {
         let h = Harness::start().await;
         h.event(2, |p| {
             p.format = format;
@@ -146,6 +146,22 @@ async fn every_change_reaches_a_gate_as_an_update_equal_to_a_fresh_bundle() {
             }
             CodeFormat::S1 => {
                 assert!(held.revoked_credentials.len() > before.revoked_credentials.len());
+                assert!(
+                    held.credentials.is_empty(),
+                    "S1 bundles carry no credentials"
+                );
+            }
+            CodeFormat::C1 => {
+                assert!(held.revoked_credentials.len() > before.revoked_credentials.len());
+                // Both bindings' credentials: the new phone's found, the old one's revoked
+                // (the two tickets that moved at least; the revoked one may move too).
+                assert!(held.credentials.len() >= before.credentials.len() + 2);
+                for old in &before.credentials {
+                    assert!(
+                        held.credentials.contains(old),
+                        "an ended binding stays listed"
+                    );
+                }
             }
         }
 

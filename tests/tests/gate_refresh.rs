@@ -2,7 +2,9 @@
 //! wallets, a real issuer and the real gate: the stale bundle would admit the seller's (or
 //! the lost phone's) code, which is why every verdict reports
 //! the bundle's age and warns once it is old; the update fetched with `?since=` refuses the
-//! old code and admits the new one. T1 learns a new seed, S1 a revoked credential.
+//! old code and admits the new one. T1 learns a new seed, S1 a revoked credential, C1 (the
+//! compact code, whose credential the gate looks up) a revoked credential and the new one:
+//! before that, the new phone's compact code is `UnknownTicket` and its full code admits.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -20,7 +22,11 @@ fn rejected(v: &Verdict) -> Option<RejectReason> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
     let env = Env::start().await;
-    for (event, format) in [(90u64, CodeFormat::T1), (91, CodeFormat::S1)] {
+    for (event, format) in [
+        (90u64, CodeFormat::T1),
+        (91, CodeFormat::S1),
+        (92, CodeFormat::C1),
+    ] {
         env.event(event, -60, |p| {
             p.format = format;
             p.transferable = true;
@@ -61,7 +67,7 @@ async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
                 env.enroll_and_verify_email(&holder, &buyer_email).await;
                 holder.accept_transfer(&t.transfer_id).await.unwrap();
             }
-            CodeFormat::S1 => {
+            CodeFormat::S1 | CodeFormat::C1 => {
                 env.enroll_and_verify_email(&holder, &seller_email).await;
                 holder.rebind().await.unwrap();
             }
@@ -71,13 +77,22 @@ async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
         let now = env.clock.now_unix_ms();
 
         // The stale bundle passes the old phone. T1 refuses the new holder (new seed); S1
-        // admits both (the new credential is genuine too): one ticket, two people in.
+        // admits both (the new credential is genuine too): one ticket, two people in. C1:
+        // the new phone's compact code names a credential the bundle lacks; its full code
+        // (S1) carries it and is admitted, as S1 is.
         assert!(gate.check(&old_code, now).is_admit(), "{format:?}");
-        assert_eq!(
-            gate.check(&new_code, now).is_admit(),
-            format == CodeFormat::S1,
-            "{format:?}"
-        );
+        let stale_new = gate.check(&new_code, now);
+        match format {
+            CodeFormat::T1 => assert_eq!(rejected(&stale_new), Some(RejectReason::BadSignature)),
+            CodeFormat::S1 => assert!(stale_new.is_admit()),
+            CodeFormat::C1 => {
+                assert!(old_code.starts_with("C1:") && new_code.starts_with("C1:"));
+                assert_eq!(rejected(&stale_new), Some(RejectReason::UnknownTicket));
+                let full = holder.wallet().full_frame(&id).unwrap().payload;
+                assert!(full.starts_with("S1:"), "{full}");
+                assert!(gate.check(&full, now).is_admit());
+            }
+        }
 
         // The update since the gate's sequence number fixes both.
         let seq = gate.bundle().seq;
@@ -87,7 +102,7 @@ async fn a_refreshed_gate_refuses_the_old_phone_and_admits_the_new_holder() {
         let refused = rejected(&gate.check(&old_code, now));
         match format {
             CodeFormat::T1 => assert_eq!(refused, Some(RejectReason::BadSignature)),
-            CodeFormat::S1 => assert_eq!(refused, Some(RejectReason::Revoked)),
+            CodeFormat::S1 | CodeFormat::C1 => assert_eq!(refused, Some(RejectReason::Revoked)),
         }
         let r = gate.verify(&new_code, now);
         assert!(r.verdict.is_admit(), "{format:?}: {:?}", r.verdict);

@@ -1,14 +1,15 @@
-"""Independent implementation of the Tessera rotating codes (protocol revision 2) and of
-the gate checklist and of the signed bundle document, checked against the vectors
-(t1.json, s1.json, reject.json, bundle.json).
+"""Independent implementation of the Tessera rotating codes (protocol revision 2: T1, S1
+and the compact C1) and of the gate checklist and of the signed bundle document, checked
+against the vectors (t1.json, s1.json, c1.json, reject.json, bundle.json).
 
 Written from docs/PROTOCOL.md alone, without calling the Rust code or reading anything it
 computed other than the vector files: recomputes every TOTP value with hmac/hashlib,
-rebuilds every body and payload byte for byte with struct and base64, checks the S1
-signatures with the `cryptography` package's Ed25519, and runs a gate of its own (§10:
-`Gate.scan`) over every gate vector, which must reach the vector's verdict, and over every
-positive vector, which it must admit; and opens every signed bundle document of
-bundle.json (§10.2.1: `open_document`) with its pinned keys.
+rebuilds every body and payload byte for byte with struct, base64 and the C1 digit groups
+(§7.7.2), checks the S1 and C1 signatures with the `cryptography` package's Ed25519, and
+runs a gate of its own (§10: `Gate.scan`, with the bundle's `credentials` for C1) over
+every gate vector, which must reach the vector's verdict, and over every positive vector,
+which it must admit; and opens every signed bundle document of bundle.json (§10.2.1:
+`open_document`) with its pinned keys.
 
 Run: python3 -m pytest tests/vectors -q   (requirements: tests/vectors/requirements.txt)
 """
@@ -35,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 # PROTOCOL.md §8: domain-separation tags.
 CREDENTIAL_DOMAIN = b"tessera/v1/s1/credential\x00"
 STEP_DOMAIN = b"tessera/v1/s1/step\x00"
+C1_STEP_DOMAIN = b"tessera/v3/c1/step\x00"
 T1_RELEASE_DOMAIN = b"tessera/v2/t1/release\x00"
 S1_RELEASE_DOMAIN = b"tessera/v2/s1/release\x00"
 # PROTOCOL.md §5.1, §7.1, §13: revision 2.
@@ -51,6 +53,7 @@ def load(name):
 
 T1 = load("t1.json")
 S1 = load("s1.json")
+C1 = load("c1.json")
 
 
 def ids(vectors):
@@ -371,6 +374,201 @@ def test_s1_offsets_match_the_table():
     assert body[161 + n :].hex() == v["device_sig_hex"]
 
 
+# --- C1 (§7.7) ------------------------------------------------------------------------------
+
+# §7.7.2: decimal digits of a group of n bytes (the fewest that hold 256^n - 1).
+C1_GROUP_DIGITS = {1: 3, 2: 5, 3: 8, 4: 10, 5: 13, 6: 15, 7: 17}
+# §7.7.1: flags, then the body length the flags imply.
+C1_FLAGS_PLAIN, C1_FLAGS_MAC = 0x01, 0x81
+C1_LEN_PLAIN = 1 + 4 + 2 + 64
+C1_LEN_MAC = C1_LEN_PLAIN + 8
+
+
+def c1_groups(length):
+    """The byte count of each group of a body of `length` bytes (groups of 7 from the start)."""
+    return [min(7, length - at) for at in range(0, length, 7)]
+
+
+def c1_digit_count(length):
+    return sum(C1_GROUP_DIGITS[n] for n in c1_groups(length))
+
+
+def c1_digits(body):
+    out, at = [], 0
+    for n in c1_groups(len(body)):
+        out.append(f"{int.from_bytes(body[at : at + n], 'big'):0{C1_GROUP_DIGITS[n]}d}")
+        at += n
+    return "".join(out)
+
+
+def c1_decode_digits(text):
+    """§7.7.2: the digit part (bytes) -> body bytes; raises ValueError unless canonical.
+
+    int() alone would take signs, underscores, whitespace and non-ASCII digits: every byte
+    is checked first."""
+    lengths = {c1_digit_count(C1_LEN_PLAIN): C1_LEN_PLAIN, c1_digit_count(C1_LEN_MAC): C1_LEN_MAC}
+    if len(text) not in lengths:
+        raise ValueError("C1 digit count")
+    if not re.fullmatch(rb"[0-9]*", text):
+        raise ValueError("not a digit")
+    body, at = b"", 0
+    for n in c1_groups(lengths[len(text)]):
+        width = C1_GROUP_DIGITS[n]
+        value = int(text[at : at + width].decode("ascii"))
+        if value >= 256**n:
+            raise ValueError("non-canonical group")
+        body += value.to_bytes(n, "big")
+        at += width
+    return body
+
+
+def parse_c1(body):
+    """§7.7.1: the body -> its fields; raises ValueError for a bad flags byte or length."""
+    if not body or body[0] not in (C1_FLAGS_PLAIN, C1_FLAGS_MAC):
+        raise ValueError("C1 flags")
+    with_mac = body[0] == C1_FLAGS_MAC
+    if len(body) != (C1_LEN_MAC if with_mac else C1_LEN_PLAIN):
+        raise ValueError("C1 length")
+    reference, step_low = struct.unpack(">IH", body[1:7])
+    mac = body[7:15] if with_mac else None
+    return {
+        "flags": body[0],
+        "reference": reference,
+        "step_low": step_low,
+        "mac": mac,
+        "device_sig": body[15:] if with_mac else body[7:],
+    }
+
+
+def c1_reference(credential):
+    """§7.7.1: the first 4 bytes of SHA-256 of the credential bytes (no issuer signature)."""
+    return struct.unpack(">I", hashlib.sha256(credential).digest()[:4])[0]
+
+
+def c1_device_message(credential, step, mac):
+    """§7.7.1: the whole step, as u64, and the flags of the body."""
+    flags = C1_FLAGS_PLAIN if mac is None else C1_FLAGS_MAC
+    return C1_STEP_DOMAIN + hashlib.sha256(credential).digest() + struct.pack(">QB", step, flags) + (mac or b"")
+
+
+def c1_step_near(step_low, gate_step):
+    """§7.7.1: of the steps = step_low (mod 65536), the one nearest the gate's step.
+
+    PROTOCOL.md does not say which of two steps exactly 32768 away is taken; this takes
+    the lower, as the reference gate does (vectors c1-step-32768-*)."""
+    base = gate_step - gate_step % 65536 + step_low
+    candidates = [s for s in (base - 65536, base, base + 65536) if 0 <= s <= U64_MAX]
+    return min(candidates, key=lambda s: (abs(s - gate_step), s))
+
+
+U64_MAX = 2**64 - 1
+
+
+@pytest.mark.parametrize("v", C1, ids=ids(C1))
+def test_c1_vector(v):
+    issuer = private_key(v["issuer_seed_hex"])
+    device = private_key(v["device_seed_hex"])
+    issuer_pk = bytes.fromhex(v["issuer_public_key_hex"])
+    device_pk = bytes.fromhex(v["device_public_key_hex"])
+    assert raw_public(issuer) == issuer_pk and raw_public(device) == device_pk
+
+    # The credential and its issuer signature: as S1 (§7.1, §7.2).
+    cred = credential_bytes(v)
+    assert cred.hex() == v["credential_hex"]
+    issuer_sig = issuer.sign(CREDENTIAL_DOMAIN + cred)
+    assert issuer_sig.hex() == v["issuer_sig_hex"]
+    assert (cred + issuer_sig).hex() == v["signed_credential_hex"]  # the bundle's entry (§10.2)
+    digest = hashlib.sha256(cred).digest()
+    assert digest.hex() == v["credential_sha256_hex"]
+    reference = c1_reference(cred)
+    assert reference == v["reference"] and digest[:4].hex() == v["reference_hex"]
+
+    # The step: whole in the signed messages, its low 16 bits in the body.
+    step = step_of(v["unix_time"], v["period"])
+    assert step == v["step"] and step % 65536 == v["step_low"]
+    ticket = bytes.fromhex(v["ticket_id_hex"])
+    release = hexopt(v, "release_secret_hex")
+    assert (release is not None) == v["strict_jit"]  # a generator adds the MAC iff strict
+    mac = None if release is None else s1_release_mac(release, v["event_id"], ticket, step, cred)
+    assert (None if mac is None else mac.hex()) == v["release_mac_hex"]
+    msg = c1_device_message(cred, step, mac)
+    assert msg.hex() == v["device_message_hex"]
+    assert len(msg) == (60 if mac is None else 68)
+    device_sig = device.sign(msg)
+    assert device_sig.hex() == v["device_sig_hex"]
+    assert gate_verifies(device_pk, device_sig, msg)
+    # Not an S1 step signature, nor one of another step with the same low bits.
+    s1_msg = STEP_DOMAIN + digest + struct.pack(">QB", step, 0 if mac is None else 1) + (mac or b"")
+    assert not verifies(device_pk, device_sig, s1_msg)
+    assert not verifies(device_pk, device_sig, c1_device_message(cred, step + 65536, mac))
+
+    # The body and its digits.
+    flags = C1_FLAGS_PLAIN if mac is None else C1_FLAGS_MAC
+    body = struct.pack(">BIH", flags, reference, step % 65536) + (mac or b"") + device_sig
+    assert v["flags"] == flags and len(body) == v["body_len"] == (71 if mac is None else 79)
+    assert body.hex() == v["body_hex"]
+    digits = c1_digits(body)
+    assert len(digits) == (173 if mac is None else 192)
+    assert digits == v["digits"] and "C1:" + digits == v["payload"]
+
+    # And back.
+    assert c1_decode_digits(v["payload"][3:].encode("ascii")) == body
+    parsed = parse_c1(body)
+    assert parsed == {"flags": flags, "reference": reference, "step_low": step % 65536, "mac": mac, "device_sig": device_sig}
+    for gate_step in (max(step - 32767, 0), step, step + 32767):
+        assert c1_step_near(parsed["step_low"], gate_step) == step
+
+
+
+def test_c1_worked_example_is_the_s1_credential_as_a_c1_code():
+    """§11.6: the S1 worked example's credential, step and release MAC (§7.7: one
+    credential, one MAC, two formats), another device message and signature."""
+    s1 = next(x for x in S1 if x["name"] == "s1-strict-jit-personalised-utf8-seat")
+    c1 = next(x for x in C1 if x["name"] == "c1-strict-jit-personalised-utf8-seat")
+    for k in ("credential_hex", "issuer_sig_hex", "credential_sha256_hex", "step", "release_mac_hex"):
+        assert s1[k] == c1[k], k
+    assert s1["device_sig_hex"] != c1["device_sig_hex"]
+    assert c1["device_message_hex"][:38] == C1_STEP_DOMAIN.hex()
+    assert c1["device_message_hex"][38:] == s1["device_message_hex"][38:-18] + "81" + s1["release_mac_hex"]
+
+
+def test_c1_worked_example_in_the_protocol_is_the_vector():
+    """PROTOCOL.md §11.6 quotes the vector's bytes."""
+    doc = (HERE.parent.parent / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 11.6 ") : doc.index("## 12. ")]
+    v = next(x for x in C1 if x["name"] == "c1-strict-jit-personalised-utf8-seat")
+    body = bytes.fromhex(v["body_hex"])
+    for part in (v["payload"], v["credential_sha256_hex"], v["reference_hex"], v["release_mac_hex"], v["device_sig_hex"]):
+        assert part in section, part
+    assert f"`{body[5:7].hex()}`" in section and v["digits"][:17] in section and v["digits"][-5:] in section
+
+
+def test_c1_digits_are_canonical():
+    """§7.7.2: lengths, bytes and group values; §7.7.1: flags and the length they imply."""
+    for v in C1:
+        text = v["payload"][3:].encode("ascii")
+        body = bytes.fromhex(v["body_hex"])
+        c1_decode_digits(text)
+        bad = [text[:-1], text + b"0", b"", b"+" + text[1:], text[:20] + b"_" + text[21:], text[:20] + b" " + text[21:]]
+        bad.append(text[:20] + "\uff13".encode() + text[23:])  # a full-width 3, length kept
+        bad.append(text[:20] + "\u0663".encode() + text[22:])  # an Arabic-Indic 3, length kept
+        at = 0
+        for n in c1_groups(len(body)):
+            width = C1_GROUP_DIGITS[n]
+            for value in (256**n, 10**width - 1):
+                bad.append(text[:at] + f"{value:0{width}d}".encode() + text[at + width :])
+            at += width
+        for t in bad:
+            with pytest.raises(ValueError):
+                parse_c1(c1_decode_digits(t))
+        for flags in (0x00, 0x02, 0x41, 0x80, 0xFF, body[0] ^ 0x80):
+            with pytest.raises(ValueError):
+                parse_c1(bytes([flags]) + body[1:])
+        for length in (70, 72, 73, 78, 80, 81):
+            with pytest.raises(ValueError):
+                parse_c1(c1_decode_digits(c1_digits((body + bytes(16))[:length]).encode()))
+
+
 # --- The gate (§10) -----------------------------------------------------------------------
 #
 # Written from PROTOCOL.md §10 alone: the checklist, in order, first failure wins.
@@ -378,6 +576,7 @@ def test_s1_offsets_match_the_table():
 GATE = json.loads((HERE / "reject.json").read_text(encoding="utf-8"))
 REASONS = {
     "malformed",
+    "unknown_ticket",
     "wrong_event",
     "unknown_key",
     "bad_signature",
@@ -433,6 +632,11 @@ class Cursor:
 def decode_payload(data):
     """§3, §9, §10.1: the payload bytes exactly -> (prefix, body). Nothing is trimmed."""
     prefix, text = data[:3], data[3:]
+    if prefix == b"C1:":  # §9 rule 1: digits, §7.7.2
+        try:
+            return prefix, c1_decode_digits(text)
+        except ValueError:
+            raise Refused("malformed") from None
     if prefix not in (b"T1:", b"S1:"):
         raise Refused("malformed")
     if len(text) > 1639:
@@ -471,9 +675,9 @@ def gate_parse_t1(body):
     return code
 
 
-def gate_parse_s1(body):
-    """§7.1, §7.3 and §9 rules 5 and 6."""
-    c = Cursor(body)
+def read_credential(c, body):
+    """§7.1 and §9 rule 5 (the credential's part), from a cursor at its first byte."""
+    start = c.pos
     if c.u8() != VERSION:
         raise Refused("malformed")
     code = {"key_id": c.u32(), "ticket": c.take(16), "event": c.u64()}
@@ -492,8 +696,15 @@ def gate_parse_s1(body):
         code["seat"] = c.take(seat_len).decode("utf-8")
     except UnicodeDecodeError:
         raise Refused("malformed") from None
-    code["credential"] = body[: c.pos]
+    code["credential"] = body[start : c.pos]
     code["issuer_sig"] = c.take(64)
+    return code
+
+
+def gate_parse_s1(body):
+    """§7.1, §7.3 and §9 rules 5 and 6."""
+    c = Cursor(body)
+    code = read_credential(c, body)
     code["step"] = c.u64()
     frame_flags = c.u8()
     if frame_flags not in (0, 1):
@@ -502,7 +713,22 @@ def gate_parse_s1(body):
     code["mac"] = c.take(8) if frame_flags == 1 else None
     code["device_sig"] = c.take(64)
     c.end()
+    digest = hashlib.sha256(code["credential"]).digest()
+    code["device_msg"] = STEP_DOMAIN + digest + struct.pack(">QB", code["step"], frame_flags) + (code["mac"] or b"")
     return code
+
+
+def signed_credential(data):
+    """A bundle's `credentials` entry (§10.2): credential ‖ issuer signature, nothing after."""
+    c = Cursor(data)
+    try:
+        cred = read_credential(c, data)
+        c.end()
+    except Refused:
+        raise ValueError("not a signed credential") from None
+    cred["reference"] = c1_reference(cred["credential"])
+    cred["digest"] = hashlib.sha256(cred["credential"]).digest()
+    return cred
 
 
 def hex_bytes(text, size=None):
@@ -591,6 +817,7 @@ class Bundle:
         self.holder_names = {hex_bytes(t, 16): n for t, n in text_values(obj(j, "holder_names")).items()}
         self.seats = {hex_bytes(t, 16): s for t, s in text_values(obj(j, "seats")).items()}
         self.release_secrets = {decimal_key(e, U64): hex_bytes(s) for e, s in obj(j, "release_secrets").items()}
+        self.credentials = [signed_credential(hex_bytes(c)) for c in array(j, "credentials")]
         t1 = j.get("t1")
         self.t1 = None
         if t1 is not None:
@@ -618,6 +845,9 @@ class Bundle:
             raise ValueError("empty release secret")
         if self.since_seq is None and self.changed:
             raise ValueError("a whole bundle lists changed tickets")
+        for c in self.credentials:  # of this event, binding a key somebody holds (§7.6 rule 1)
+            if c["event"] != self.event or not acceptable_key(c["device_public_key"]):
+                raise ValueError("credential of another event or with an unacceptable device key")
         if self.t1 is not None:
             if not 6 <= self.t1["digits"] <= 9:
                 raise ValueError("digits")
@@ -726,7 +956,7 @@ class Gate:
         return b.seats.get(c["ticket"]), b.reentry == "Allow"
 
     def check_s1(self, c, now_ms):
-        """§10.5 S1.2-S1.9; returns (seat, re-entry allowed)."""
+        """§10.5 S1.2-S1.9 (and C1.3); returns (seat, re-entry allowed)."""
         b = self.bundle
         if c["event"] != b.event or c["period"] != b.period:  # S1.2
             raise Refused("wrong_event")
@@ -738,8 +968,8 @@ class Gate:
         if not acceptable_key(c["device_public_key"]):
             raise Refused("bad_signature")  # S1.4: a key nobody holds binds nothing
         digest = hashlib.sha256(c["credential"]).digest()
-        msg = STEP_DOMAIN + digest + struct.pack(">Q", c["step"]) + bytes([c["frame_flags"]]) + (c["mac"] or b"")
-        if not gate_verifies(c["device_public_key"], c["device_sig"], msg):  # S1.5
+        # S1.5: the S1 message of the frame, or the C1 message of the code (§7.7.1).
+        if not gate_verifies(c["device_public_key"], c["device_sig"], c["device_msg"]):
             raise Refused("wrong_device")
         if c["strict_jit"] or b.strict_jit or b.release_secret is not None:  # S1.6
             if b.release_secret is None or c["mac"] is None:
@@ -757,16 +987,46 @@ class Gate:
         seat = c["seat"] if c["seat"] else b.seats.get(c["ticket"])
         return seat, reentry
 
+    def lookup_c1(self, body, now_ms):
+        """§10.7 C1.1 (body) and C1.2: the credential a C1 code names, as a signed code
+        for S1.2-S1.11 (C1.3)."""
+        try:
+            code = parse_c1(body)
+        except ValueError:
+            raise Refused("malformed") from None
+        gate_step = max(now_ms, 0) // (self.bundle.period * 1000)
+        step = c1_step_near(code["step_low"], gate_step)
+        found = []
+        for cred in self.bundle.credentials:  # in bundle order
+            if cred["reference"] == code["reference"]:
+                signed = dict(cred, step=step, mac=code["mac"], device_sig=code["device_sig"])
+                signed["device_msg"] = c1_device_message(cred["credential"], step, code["mac"])
+                found.append(signed)
+        if not found:
+            raise Refused("unknown_ticket")
+        # Several share the reference: the one the device signature verifies under, else
+        # the first in bundle order.
+        for signed in found:
+            if gate_verifies(signed["device_public_key"], signed["device_sig"], signed["device_msg"]):
+                return signed
+        return found[0]
+
     def scan(self, payload, now_ms):
         """Judges payload bytes at now_ms: ("admit", seat, holder name) or (reason, None, None)."""
         try:
-            prefix, body = decode_payload(payload)  # T1.1 / S1.1
-            code = gate_parse_t1(body) if prefix == b"T1:" else gate_parse_s1(body)
-            check = self.check_t1 if prefix == b"T1:" else self.check_s1
-            seat, reentry = check(code, now_ms)
+            prefix, body = decode_payload(payload)  # T1.1 / S1.1 / C1.1 (digits)
+            if prefix == b"T1:":
+                code = gate_parse_t1(body)
+                seat, reentry = self.check_t1(code, now_ms)
+            elif prefix == b"S1:":
+                code = gate_parse_s1(body)
+                seat, reentry = self.check_s1(code, now_ms)
+            else:
+                code = self.lookup_c1(body, now_ms)  # C1.1 (body), C1.2
+                seat, reentry = self.check_s1(code, now_ms)  # C1.3
         except Refused as r:
             return r.reason, None, None
-        key = (code["ticket"], code["step"])
+        key = (code["ticket"], code["step"])  # one (ticket, step) for S1 and C1 (§10.7)
         if key in self.seen:  # T1.9 / S1.10
             verdict = ("replay", None, None)
         elif code["ticket"] in self.admitted and not reentry:  # T1.10 / S1.11
@@ -812,6 +1072,13 @@ def test_gate_vectors_cover_every_reason_and_rule():
     rules = {v["rule"].split()[0] for v in GATE["vectors"]}
     assert {f"T1.{n}" for n in range(1, 11)} <= rules
     assert {f"S1.{n}" for n in range(1, 12)} <= rules
+    assert {f"C1.{n}" for n in range(1, 4)} <= rules
+    # Every reason applies to C1 (§10.7), and has a C1 vector.
+    assert {v["reason"] for v in GATE["vectors"] if v["rule"].startswith("C1.")} == REASONS
+    # The two credentials of c1-collision share a reference (4 digest bytes), not a digest.
+    pair = [signed_credential(bytes.fromhex(c)) for c in GATE["bundles"]["c1-collision"]["credentials"]]
+    assert len(pair) == 2 and pair[0]["reference"] == pair[1]["reference"]
+    assert pair[0]["digest"] < pair[1]["digest"]
 
 
 @pytest.mark.parametrize("v", GATE["invalid_bundles"], ids=ids(GATE["invalid_bundles"]))
@@ -824,6 +1091,9 @@ def test_gate_bundles_are_valid_and_s1_bundles_hold_no_seeds():
     for name, j in GATE["bundles"].items():
         b = Bundle(j)
         assert (b.t1 is not None) == name.startswith("t1"), name
+        assert bool(b.credentials) == name.startswith("c1"), name
+        # Issuers list credentials in digest order (§10.2).
+        assert [c["digest"] for c in b.credentials] == sorted(c["digest"] for c in b.credentials), name
 
 
 def t1_bundle_for(v):
@@ -855,9 +1125,13 @@ def s1_bundle_for(v):
     }
 
 
-@pytest.mark.parametrize("v", T1 + S1, ids=ids(T1 + S1))
+def c1_bundle_for(v):
+    return dict(s1_bundle_for(v), credentials=[v["signed_credential_hex"]])
+
+
+@pytest.mark.parametrize("v", T1 + S1 + C1, ids=ids(T1 + S1 + C1))
 def test_positive_vectors_are_admitted_by_the_gate(v):
-    bundle = t1_bundle_for(v) if v["payload"].startswith("T1:") else s1_bundle_for(v)
+    bundle = {"T1:": t1_bundle_for, "S1:": s1_bundle_for, "C1:": c1_bundle_for}[v["payload"][:3]](v)
     gate = Gate(bundle)
     payload = v["payload"].encode("ascii")
     now_ms = v["unix_time"] * 1000
@@ -869,6 +1143,21 @@ def test_positive_vectors_are_admitted_by_the_gate(v):
     for end in (b"\r\n", b"\n", b"\r"):
         assert Gate(bundle).scan(scanner_layer(payload + end), now_ms)[0] == "admit"
     assert Gate(bundle).scan(scanner_layer(payload + b"\n\n"), now_ms)[0] == "malformed"
+
+
+@pytest.mark.parametrize("v", C1, ids=ids(C1))
+def test_c1_code_needs_its_credential_and_every_changed_digit_is_refused(v):
+    now_ms = v["unix_time"] * 1000
+    payload = v["payload"].encode("ascii")
+    # C1.2: a gate without the credential does not know the ticket (§10.7).
+    assert Gate(s1_bundle_for(v)).scan(payload, now_ms)[0] == "unknown_ticket"
+    gate = Gate(c1_bundle_for(v))
+    for i in range(3, len(payload)):
+        for d in (b"0", b"5", b"9"):
+            changed = payload[:i] + d + payload[i + 1 :]
+            if changed != payload:
+                assert gate.scan(changed, now_ms)[0] != "admit", f"digit {i - 3} set to {d}"
+    assert gate.scan(payload, now_ms)[0] == "admit"
 
 
 # --- The signed bundle document (§10.2.1) ------------------------------------------------
@@ -998,6 +1287,13 @@ def apply_update(bundle, update):
     out.holder_names.update(update.holder_names)
     out.seats.update(update.seats)
     out.revoked_credentials |= update.revoked_credentials
+    # A changed ticket's credentials are replaced by the update's (by the credential's ticket
+    # id), kept in order of SHA-256(credential), without duplicates.
+    kept = [c for c in out.credentials if c["ticket"] not in update.changed]
+    merged = {}
+    for c in kept + update.credentials:
+        merged.setdefault(c["credential"] + c["issuer_sig"], c)
+    out.credentials = sorted(merged.values(), key=lambda c: c["digest"])
     if out.t1 is not None:
         for k in ("algorithm", "digits", "event_seed"):
             out.t1[k] = update.t1[k]
@@ -1041,6 +1337,7 @@ def bundle_summary(b):
         "seats": {t.hex(): s for t, s in b.seats.items()},
         "t1_ticket_seeds": None if b.t1 is None else {t.hex(): s.hex() for t, s in b.t1["seeds"].items()},
         "release_secrets": {str(e): s.hex() for e, s in b.release_secrets.items()},
+        "credentials": [(c["credential"] + c["issuer_sig"]).hex() for c in b.credentials],
     }
 
 

@@ -1,5 +1,7 @@
-//! Rotating codes: the two barcode formats of docs/PROTOCOL.md and the pieces they share.
+//! Rotating codes: the barcode formats of docs/PROTOCOL.md (T1, S1 and the compact C1)
+//! and the pieces they share.
 
+pub mod c1;
 pub mod release;
 pub mod s1;
 pub mod t1;
@@ -7,6 +9,7 @@ pub mod totp;
 
 use data_encoding::BASE32_NOPAD;
 
+pub use c1::C1Code;
 pub use s1::{Credential, S1Code, SignedCredential};
 pub use t1::T1Code;
 
@@ -34,13 +37,15 @@ pub fn step_start_ms(step: u64, period_secs: u8) -> i64 {
         .saturating_mul(period_ms)
 }
 
-/// Either code format, parsed.
+/// A code of any format, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Code {
     /// A T1 (TOTP) code.
     T1(T1Code),
     /// An S1 (signed) code.
     S1(Box<S1Code>),
+    /// A C1 (compact signed) code: its credential is in the gate's bundle.
+    C1(C1Code),
 }
 
 impl Code {
@@ -50,6 +55,8 @@ impl Code {
             T1Code::from_bytes(&decode_body(rest)?).map(Code::T1)
         } else if let Some(rest) = text.strip_prefix(s1::PREFIX) {
             S1Code::from_bytes(&decode_body(rest)?).map(|c| Code::S1(Box::new(c)))
+        } else if let Some(rest) = text.strip_prefix(c1::PREFIX) {
+            C1Code::from_digits(rest).map(Code::C1)
         } else {
             Err(ParseError::Malformed("unknown prefix"))
         }

@@ -261,18 +261,12 @@ impl S1Code {
         step: u64,
         release_mac: Option<&[u8; MAC_LEN]>,
     ) -> Vec<u8> {
-        let mut m = Vec::with_capacity(STEP_DOMAIN.len() + 32 + 8 + 1 + MAC_LEN);
-        m.extend_from_slice(STEP_DOMAIN);
-        m.extend_from_slice(digest);
-        m.extend_from_slice(&step.to_be_bytes());
-        match release_mac {
-            Some(mac) => {
-                m.push(FRAME_FLAG_RELEASE_MAC);
-                m.extend_from_slice(mac);
-            }
-            None => m.push(0),
-        }
-        m
+        let flags = if release_mac.is_some() {
+            FRAME_FLAG_RELEASE_MAC
+        } else {
+            0
+        };
+        step_message(STEP_DOMAIN, digest, step, flags, release_mac)
     }
 
     /// Draws the frame for `step` with the device key (and the release secret of a strict-JIT event).
@@ -343,6 +337,26 @@ impl S1Code {
             device_sig,
         })
     }
+}
+
+/// What a device signs per step, S1 and C1 alike: `domain ‖ digest ‖ step (u64 BE) ‖
+/// flags ‖ [MAC]` (the formats differ in their domain and flag values).
+pub(crate) fn step_message(
+    domain: &[u8],
+    digest: &[u8; 32],
+    step: u64,
+    flags: u8,
+    release_mac: Option<&[u8; MAC_LEN]>,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(domain.len() + 32 + 8 + 1 + MAC_LEN);
+    m.extend_from_slice(domain);
+    m.extend_from_slice(digest);
+    m.extend_from_slice(&step.to_be_bytes());
+    m.push(flags);
+    if let Some(mac) = release_mac {
+        m.extend_from_slice(mac);
+    }
+    m
 }
 
 /// The 32-byte public key of an Ed25519 key pair.

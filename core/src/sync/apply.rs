@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use crate::code::SignedCredential;
 use crate::code::s1::MAX_SEAT_LEN;
 use crate::ids::EventId;
-use crate::policy::{CodeFormat, EventPolicy, Verification};
+use crate::policy::{EventPolicy, Verification};
 use crate::sync::api::{IssuerKey, SyncResponse, SyncTicket, TimeProof};
 use crate::sync::error::SyncError;
 use crate::sync::signed_time::verify_time;
@@ -452,7 +452,7 @@ impl Wallet {
             return Ok((ticket, TicketSecrets::withheld()));
         }
         let credential = match &st.credential {
-            None if policy.format == CodeFormat::S1 => {
+            None if policy.format.is_signed() => {
                 return Err(malformed(format!(
                     "ticket {id}: S1 event without credential"
                 )));

@@ -199,7 +199,7 @@ impl FakeIssuer {
                 let t = &ft.ticket;
                 let policy = self.events.iter().find(|e| e.event_id == t.event_id);
                 let credential = match policy {
-                    Some(p) if p.format == CodeFormat::S1 => Some(hex::encode(
+                    Some(p) if p.format.is_signed() => Some(hex::encode(
                         t.credential_for(p, self.sign_with)
                             .sign(self.key(self.sign_with))
                             .unwrap()

@@ -89,6 +89,46 @@ fn a_valid_sync_installs_everything_and_anchors_time() {
     );
 }
 
+#[test]
+fn a_compact_event_draws_c1_codes_and_the_full_s1_code_on_request() {
+    let (fx, w, mut issuer) = Fx::with_issuer(1);
+    // The strict-JIT signed event (2) made compact.
+    for e in &mut issuer.events {
+        if e.event_id == EventId(2) {
+            e.format = CodeFormat::C1;
+        }
+    }
+    sync_in_process(&w, &issuer).unwrap();
+    fx.open_window();
+    let id = ticket_id(1000);
+    let f = w.frame(&id).unwrap();
+    assert_eq!(f.format, CodeFormat::C1);
+    let Code::C1(code) = Code::parse(&f.payload).unwrap() else {
+        panic!("not C1: {}", f.payload)
+    };
+    let cred = w.ticket_record(&id).unwrap().credential.unwrap();
+    assert!(code.verify_device(&cred, f.step));
+    assert!(code.release_mac.is_some(), "strict JIT: the MAC is in");
+    assert_eq!(code.reference, crate::code::c1::reference_of(&cred));
+    assert!(
+        f.qr_size <= 45,
+        "QR version 7 at most: {} modules",
+        f.qr_size
+    );
+    // The full code: S1 of the same credential and step, signed by this device.
+    let full = w.full_frame(&id).unwrap();
+    let Code::S1(s1) = Code::parse(&full.payload).unwrap() else {
+        panic!("not S1: {}", full.payload)
+    };
+    assert_eq!((s1.step, &s1.signed), (f.step, &cred));
+    assert!(s1.verify_device());
+    // T1 tickets have no other code: the full frame is the frame.
+    assert_eq!(
+        w.full_frame(&ticket_id(0)).unwrap(),
+        w.frame(&ticket_id(0)).unwrap()
+    );
+}
+
 /// A broken or hostile variation of a good answer, and what it must be refused with.
 struct Case {
     name: &'static str,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{Wallet, release_ctx, seed_ctx};
 use crate::clock::TrustedTime;
 use crate::code::t1::T1Params;
-use crate::code::{S1Code, T1Code, step_at, step_start_ms};
+use crate::code::{C1Code, S1Code, T1Code, step_at, step_start_ms};
 use crate::error::{WalletError, sealed};
 use crate::ids::{EventId, TicketId};
 use crate::policy::{CodeFormat, EventPolicy, Verification};
@@ -105,6 +105,19 @@ impl Wallet {
     pub fn frame(&self, id: &TicketId) -> Result<Frame, WalletError> {
         let (st, event, step) = self.ready(id)?;
         self.cached_or_draw(&st, &event, step)
+    }
+
+    /// The frame to show now in the self-contained format: for a compact (C1) event the
+    /// full S1 code, which a gate judges without finding the ticket in its bundle (a gate
+    /// that answers `UnknownTicket` has a bundle older than this ticket's binding). For
+    /// T1 and S1 events the same as [`Wallet::frame`]. Not drawn ahead.
+    pub fn full_frame(&self, id: &TicketId) -> Result<Frame, WalletError> {
+        let (st, mut event, step) = self.ready(id)?;
+        if event.format != CodeFormat::C1 {
+            return self.cached_or_draw(&st, &event, step);
+        }
+        event.format = CodeFormat::S1;
+        self.draw(&st, &event, step)
     }
 
     /// Draws the frame of the step after the current one and keeps it, so the `frame()`
@@ -211,12 +224,15 @@ impl Wallet {
                     };
                     Ok(T1Code::generate(&p, step).encode())
                 }
-                CodeFormat::S1 => {
+                CodeFormat::S1 | CodeFormat::C1 => {
                     let cred = t.credential.as_ref().ok_or_else(|| WalletError::Tampered {
                         what: format!("ticket {} credential", t.id),
                     })?;
                     let key = self.device_key(kek)?;
-                    Ok(S1Code::generate(cred, &key, step, release).encode())
+                    if event.format == CodeFormat::S1 {
+                        return Ok(S1Code::generate(cred, &key, step, release).encode());
+                    }
+                    Ok(C1Code::generate(cred, &key, step, release).encode())
                 }
             }
         })?;

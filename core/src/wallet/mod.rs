@@ -26,7 +26,7 @@ use crate::clock::{
 use crate::error::{WalletError, sealed};
 use crate::ids::{EventId, TicketId};
 use crate::keyvault::KeyVault;
-use crate::policy::{CodeFormat, EventPolicy, Verification};
+use crate::policy::{EventPolicy, Verification};
 use crate::seal::{Kek, SealContext, seal};
 use crate::store::{DamagedRow, Store, StoreError, StoredRelease, StoredTicket};
 use crate::ticket::{Frame, Ticket, TicketSecrets};
@@ -262,7 +262,7 @@ impl Wallet {
     fn check_ticket(t: &Ticket, policy: &EventPolicy, withheld: bool) -> Result<(), WalletError> {
         let invalid = |why: &str| Err(WalletError::invalid(format!("ticket {}: {why}", t.id)));
         match (&policy.format, &t.credential) {
-            (CodeFormat::S1, None) if !withheld => {
+            (format, None) if format.is_signed() && !withheld => {
                 return invalid("S1 event without credential");
             }
             (_, Some(c))

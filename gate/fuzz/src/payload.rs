@@ -13,9 +13,11 @@
 
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use tessera_core::code::t1::T1Params;
-use tessera_core::code::{Code, Credential, S1Code, T1Code, step_at};
+use tessera_core::code::{C1Code, Code, Credential, S1Code, SignedCredential, T1Code, step_at};
 use tessera_core::{CodeFormat, EventId, TicketId, TotpAlgorithm};
-use tessera_gate::{GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier};
+use tessera_gate::{
+    CompactCredential, GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier,
+};
 
 /// The gate's clock: 7 s into a step.
 pub const NOW_MS: i64 = 1_800_000_007_000;
@@ -61,6 +63,8 @@ pub fn gate() -> Result<Verifier, String> {
         event_seed: None,
         ticket_seeds: [(T1_TICKET, Secret::new(T1_SEED.to_vec()))].into(),
     });
+    // The S1 ticket's credential, for its compact (C1) codes.
+    b.credentials.push(CompactCredential(signed_credential()));
     let log = ScanLog::open_in_memory().map_err(|e| e.to_string())?;
     Verifier::new(b, "fuzz", log).map_err(|e| e.to_string())
 }
@@ -85,24 +89,33 @@ pub fn genuine(format: CodeFormat, step_offset: i64, release: bool, device_seed:
             step,
         )
         .encode(),
-        CodeFormat::S1 => {
-            let credential = Credential {
-                key_id: KEY_ID,
-                ticket: S1_TICKET,
-                event: EVENT,
-                reveal_opens_at: FROM,
-                valid_until: UNTIL,
-                period_secs: PERIOD,
-                strict_jit: true,
-                reentry: false,
-                personalised: false,
-                device_public_key: tessera_core::code::s1::public_key(&key(2)),
-                seat: "Fuzz row".into(),
-            };
-            let signed = credential.sign(&issuer()).expect("a valid credential");
+        CodeFormat::S1 | CodeFormat::C1 => {
+            let signed = signed_credential();
+            if format == CodeFormat::C1 {
+                return C1Code::generate(&signed, &key(device_seed), step, release).encode();
+            }
             S1Code::generate(&signed, &key(device_seed), step, release).encode()
         }
     }
+}
+
+/// The S1 ticket's issuer-signed credential, bound to device 2.
+fn signed_credential() -> SignedCredential {
+    Credential {
+        key_id: KEY_ID,
+        ticket: S1_TICKET,
+        event: EVENT,
+        reveal_opens_at: FROM,
+        valid_until: UNTIL,
+        period_secs: PERIOD,
+        strict_jit: true,
+        reentry: false,
+        personalised: false,
+        device_public_key: tessera_core::code::s1::public_key(&key(2)),
+        seat: "Fuzz row".into(),
+    }
+    .sign(&issuer())
+    .expect("a valid credential")
 }
 
 /// One gate kept across inputs, renewed now and then so its scan log stays small.

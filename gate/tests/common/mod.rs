@@ -4,9 +4,11 @@
 use ring::signature::Ed25519KeyPair;
 use tessera_core::code::s1::public_key;
 use tessera_core::code::t1::T1Params;
-use tessera_core::code::{Credential, S1Code, SignedCredential, T1Code, step_at};
+use tessera_core::code::{C1Code, Credential, S1Code, SignedCredential, T1Code, step_at};
 use tessera_core::{EventId, TicketId, TotpAlgorithm};
-use tessera_gate::{GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier};
+use tessera_gate::{
+    CompactCredential, GateBundle, PublicKey, ScanLog, Secret, T1Secrets, Verifier,
+};
 
 /// The event every fixture admits to.
 pub const EVENT: EventId = EventId(77);
@@ -69,6 +71,20 @@ pub fn signed(c: &Credential) -> SignedCredential {
 pub fn s1(n: u32, step: u64) -> String {
     let d = device();
     S1Code::generate(&signed(&credential(ticket(n), &d)), &d, step, None).encode()
+}
+
+/// A compact C1 code of ticket `n` (its credential must be in the gate's bundle:
+/// [`with_credential`]).
+pub fn c1(n: u32, step: u64) -> String {
+    let d = device();
+    C1Code::generate(&signed(&credential(ticket(n), &d)), &d, step, None).encode()
+}
+
+/// `b` with ticket `n`'s credential (bound to [`device`]) for its compact codes.
+pub fn with_credential(mut b: GateBundle, n: u32) -> GateBundle {
+    b.credentials
+        .push(CompactCredential(signed(&credential(ticket(n), &device()))));
+    b
 }
 
 pub fn s1_bundle() -> GateBundle {

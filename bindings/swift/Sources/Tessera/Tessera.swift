@@ -2321,6 +2321,14 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func frame(ticketId: String) throws  -> Frame
     
     /**
+     * The frame to show now as the full, self-contained code: for a compact (C1) event
+     * the S1 code, which any gate judges without finding the ticket in its bundle. Show
+     * it when a gate answers `UnknownTicket` (its bundle predates this ticket's binding).
+     * For T1 and S1 events the same as `frame`. Offline.
+     */
+    func fullFrame(ticketId: String) throws  -> Frame
+    
+    /**
      * Forgets the key-encryption key, drawn frames and presence confirmations: frames
      * fail with `WalletLocked` until `unlock`.
      */
@@ -2631,6 +2639,22 @@ open func frame(ticketId: String)throws  -> Frame  {
     return try  FfiConverterTypeFrame_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
         uniffiCallStatus in
     uniffi_tessera_ffi_fn_method_wallet_frame(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(ticketId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The frame to show now as the full, self-contained code: for a compact (C1) event
+     * the S1 code, which any gate judges without finding the ticket in its bundle. Show
+     * it when a gate answers `UnknownTicket` (its bundle predates this ticket's binding).
+     * For T1 and S1 events the same as `frame`. Offline.
+     */
+open func fullFrame(ticketId: String)throws  -> Frame  {
+    return try  FfiConverterTypeFrame_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_wallet_full_frame(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(ticketId),uniffiCallStatus
     )
@@ -3666,6 +3690,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_frame() != 62246) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_ffi_checksum_method_wallet_full_frame() != 18580) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_lock() != 31671) {

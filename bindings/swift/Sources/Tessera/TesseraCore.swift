@@ -1468,6 +1468,14 @@ public enum CodeFormat: Equatable, Hashable {
      * Issuer-signed credential plus a device signature per step; the gate holds only public keys.
      */
     case s1
+    /**
+     * Compact S1 (docs/PROTOCOL.md §7.7): the same credential and device signature, but
+     * the barcode carries only a reference to the credential, which the gate looks up in
+     * its bundle (QR version 5 instead of 12, read from about twice the distance). The holder
+     * can always show the full S1 code instead (`Wallet::full_frame`), for a gate whose
+     * bundle predates the ticket's binding.
+     */
+    case c1
 
 
 
@@ -1493,6 +1501,8 @@ public struct FfiConverterTypeCodeFormat: FfiConverterRustBuffer {
         
         case 2: return .s1
         
+        case 3: return .c1
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -1507,6 +1517,10 @@ public struct FfiConverterTypeCodeFormat: FfiConverterRustBuffer {
         
         case .s1:
             writeInt(&buf, Int32(2))
+        
+        
+        case .c1:
+            writeInt(&buf, Int32(3))
         
         }
     }

@@ -1424,6 +1424,12 @@ public enum RejectReason: Equatable, Hashable {
      * Strict just-in-time: the code lacks a valid release MAC, so it was made before the ticket was released.
      */
     case notReleased
+    /**
+     * A compact (C1) code whose reference this gate's bundle does not have: a ticket
+     * bound or rebound after the bundle was made. The holder's full code (S1) carries
+     * its credential and is judged in full.
+     */
+    case unknownTicket
 
 
 
@@ -1493,6 +1499,8 @@ public struct FfiConverterTypeRejectReason: FfiConverterRustBuffer {
         
         case 12: return .notReleased
         
+        case 13: return .unknownTicket
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -1547,6 +1555,10 @@ public struct FfiConverterTypeRejectReason: FfiConverterRustBuffer {
         
         case .notReleased:
             writeInt(&buf, Int32(12))
+        
+        
+        case .unknownTicket:
+            writeInt(&buf, Int32(13))
         
         }
     }

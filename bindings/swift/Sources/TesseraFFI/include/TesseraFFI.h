@@ -608,6 +608,11 @@ uint64_t uniffi_tessera_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer pla
 RustBuffer uniffi_tessera_ffi_fn_method_wallet_frame(uint64_t ptr, RustBuffer ticket_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_FULL_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_FULL_FRAME
+RustBuffer uniffi_tessera_ffi_fn_method_wallet_full_frame(uint64_t ptr, RustBuffer ticket_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_LOCK
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_LOCK
 void uniffi_tessera_ffi_fn_method_wallet_lock(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -1166,6 +1171,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_wallet_enroll(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FRAME
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FRAME
 uint16_t uniffi_tessera_ffi_checksum_method_wallet_frame(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FULL_FRAME
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FULL_FRAME
+uint16_t uniffi_tessera_ffi_checksum_method_wallet_full_frame(void
     
 );
 #endif
