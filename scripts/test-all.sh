@@ -103,6 +103,25 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/vectors/requirements.txt
 "$venv/bin/python" -m pytest tests/vectors -q
 
+step "QR decode test: the project's PNGs read by zxing-cpp and zbar (docs/QR.md, Decode sizes)"
+# zbar is Debian's libzbar0 (pyzbar loads it with ctypes); zxing-cpp, Pillow and numpy come
+# from PyPI into their own venv. The full measurement is tests/qr_decode/decode_sizes.py.
+# (No `grep -q` below: under pipefail it can fail while the library is there.)
+if ! ldconfig -p | grep 'libzbar\.so\.0' >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libzbar0
+  else
+    echo "zbar is missing: apt-get install libzbar0" >&2
+    exit 1
+  fi
+fi
+qr_venv=target/qr-venv
+if [ ! -x "$qr_venv/bin/python" ]; then
+  python3 -m venv "$qr_venv"
+fi
+"$qr_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r tests/qr_decode/requirements.txt
+"$qr_venv/bin/python" -m pytest tests/qr_decode -q
+
 step "issuer production mode: emails through a real SMTP server (aiosmtpd), SMS through a webhook"
 # The workspace run above skips the SMTP test (no sink); here it must run.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r issuer/tests/requirements-smtp.txt
