@@ -20,9 +20,10 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_4,
     MIGRATION_5,
     MIGRATION_6,
+    MIGRATION_7,
 ];
 
-/// The issuer's schema (version 6), opened through [`tessera_core::sqlite`].
+/// The issuer's schema (version 7), opened through [`tessera_core::sqlite`].
 const SCHEMA: Schema = Schema::new(MIGRATIONS);
 
 const MIGRATION_1: &str = "
@@ -167,6 +168,26 @@ AFTER UPDATE OF event_id, revoked, holder_name, seat, seed, version ON tickets B
 END;
 ";
 
+/// Credentials re-signed at sync (issue 12, found by an attack on the compact code). A
+/// sync signs the binding's credential from the event's current policy; when the bytes
+/// change (a policy edit) the replaced credential is kept here, so gates revoke it by
+/// digest (a rooted phone that kept it must not pass once the ticket is sold on), and
+/// the ticket's gate sequence number moves, so `?since=` carries the new one (a first
+/// credential too: it appears at the holder's first sync, after any bundle of the sale).
+const MIGRATION_7: &str = "
+CREATE TABLE superseded_credentials (ticket_id BLOB NOT NULL, credential BLOB NOT NULL);
+CREATE INDEX superseded_credentials_by_ticket ON superseded_credentials (ticket_id);
+CREATE TRIGGER bindings_credential_update AFTER UPDATE OF credential ON bindings
+WHEN OLD.credential IS NOT NEW.credential BEGIN
+    INSERT INTO superseded_credentials (ticket_id, credential)
+        SELECT OLD.ticket_id, OLD.credential WHERE OLD.credential IS NOT NULL;
+    UPDATE gate_seq SET seq = seq + 1
+        WHERE event_id = (SELECT event_id FROM tickets WHERE id = NEW.ticket_id);
+    UPDATE tickets SET gate_seq = (SELECT seq FROM gate_seq WHERE event_id = tickets.event_id)
+        WHERE id = NEW.ticket_id;
+END;
+";
+
 /// Shared handle to the issuer database.
 #[derive(Clone)]
 pub(crate) struct Db(Arc<Mutex<Connection>>);
@@ -249,13 +270,13 @@ mod tests {
         let path = dir.path().join("issuer.sqlite");
         drop(Db::open(&path).unwrap());
         let c = Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", 7).unwrap();
+        c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
-        assert!(matches!(Db::open(&path), Err(IssuerError::NewerSchema(7))));
+        assert!(matches!(Db::open(&path), Err(IssuerError::NewerSchema(99))));
         let c = Connection::open(&path).unwrap();
         let v: u32 = c
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 7);
+        assert_eq!(v, 99);
     }
 }

@@ -112,8 +112,9 @@ fn seq_to_sql(seq: u64) -> Result<i64, ApiError> {
     i64::try_from(seq).map_err(|_| ApiError::bad_request("since is out of range"))
 }
 
-/// Digests of the S1 credentials of ended bindings of tickets changed after `after`:
-/// still signed, no longer valid.
+/// Digests of the S1 credentials of ended bindings, and of credentials a sync replaced
+/// (`crate::db` migration 7), of tickets changed after `after`: still signed, no longer
+/// valid.
 fn ended_credentials(
     c: &Connection,
     id: EventId,
@@ -122,7 +123,10 @@ fn ended_credentials(
     let mut s = c.prepare(
         "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
          WHERE t.event_id = ?1 AND t.gate_seq > ?2
-           AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL",
+           AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL
+         UNION ALL
+         SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
     )?;
     let creds: Vec<Vec<u8>> = s
         .query_map(params![sql_id(id)?, after], |r| r.get(0))?
@@ -135,8 +139,8 @@ fn ended_credentials(
     Ok(out)
 }
 
-/// The credentials of every binding (current and ended) of tickets changed after
-/// `after`, for the compact C1 codes that name them (docs/PROTOCOL.md §7.7): public
+/// The credentials of every binding (current and ended, and those a sync replaced) of
+/// tickets changed after `after`, for the compact C1 codes that name them (docs/PROTOCOL.md §7.7): public
 /// material. Ended ones are listed too, so that an old phone's compact code is found and
 /// refused as `revoked` (its digest is in `revoked_credentials`) rather than not found.
 /// In digest order, the order `GateBundle::apply_update` keeps.
@@ -147,7 +151,10 @@ fn compact_credentials(
 ) -> Result<Vec<CompactCredential>, ApiError> {
     let mut s = c.prepare(
         "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL",
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL
+         UNION ALL
+         SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
     )?;
     let creds: Vec<Vec<u8>> = s
         .query_map(params![sql_id(id)?, after], |r| r.get(0))?

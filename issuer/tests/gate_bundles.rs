@@ -261,3 +261,65 @@ async fn a_policy_change_reaches_every_ticket_through_an_update() {
         "names leave the gate with the policy"
     );
 }
+
+/// Found by an attack on the compact code (issue 12): a credential is signed at sync, so
+/// (F1) a gate that took its bundle before the holder's first sync must learn the
+/// credential from `?since=`, and (F2) a credential re-signed after a policy edit must
+/// not leave the one it replaced valid: a rooted phone that kept it, sold on, would still
+/// be admitted with its full code.
+#[tokio::test]
+async fn credentials_signed_at_sync_reach_updates_and_replaced_ones_are_revoked() {
+    for format in [CodeFormat::S1, CodeFormat::C1] {
+        let h = Harness::start().await;
+        let policy = h
+            .event(4, |p| {
+                p.format = format;
+                p.transferable = true;
+            })
+            .await;
+        h.order(4, "ann@example.org", None, None, &["A1"]).await;
+        let gate = h.mint_gate(4, "g").await;
+        // The gate sets up after the sale, before the holder's first sync.
+        let (_, mut held) = fetch(&h, &gate, 4, None).await;
+        assert!(held.credentials.is_empty());
+        let ann = Device::new();
+        ann.verify_email(&h, "ann@example.org").await;
+        let (first, _) = ann.sync(&h).await;
+        let kept = first.tickets[0].credential.clone().unwrap();
+        let u = check_update(&h, &gate, 4, &mut held).await;
+        assert_eq!(
+            u.changed.len(),
+            1,
+            "{format:?}: the signed credential is a change"
+        );
+        if format == CodeFormat::C1 {
+            assert_eq!(held.credentials.len(), 1, "the update carries it");
+        }
+
+        // The organiser extends the window: the next sync signs a new credential.
+        let mut longer = policy.clone();
+        longer.valid_until += 3600;
+        let _: serde_json::Value = h.post("/v1/admin/events", &h.admin, &longer).await.ok();
+        let (second, _) = ann.sync(&h).await;
+        let renewed = second.tickets[0].credential.clone().unwrap();
+        assert_ne!(kept, renewed, "{format:?}");
+        check_update(&h, &gate, 4, &mut held).await;
+        // The one it replaced is revoked by digest, whether or not the ticket moves on.
+        let digest = |hex_cred: &str| {
+            tessera_core::code::SignedCredential::from_bytes(&hex::decode(hex_cred).unwrap())
+                .unwrap()
+                .digest()
+        };
+        assert!(
+            held.revoked_credentials
+                .contains(&tessera_gate::CredentialDigest(digest(&kept))),
+            "{format:?}: the replaced credential is revoked"
+        );
+        assert!(
+            !held
+                .revoked_credentials
+                .contains(&tessera_gate::CredentialDigest(digest(&renewed))),
+            "{format:?}: the current one is not"
+        );
+    }
+}
