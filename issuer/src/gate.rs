@@ -112,64 +112,71 @@ fn seq_to_sql(seq: u64) -> Result<i64, ApiError> {
     i64::try_from(seq).map_err(|_| ApiError::bad_request("since is out of range"))
 }
 
-/// Digests of the S1 credentials of ended bindings, and of credentials a sync replaced
-/// (`crate::db` migration 7), of tickets changed after `after`: still signed, no longer
-/// valid.
+/// Which of a changed ticket's credentials to read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Credentials {
+    /// Every one: current and ended bindings, and those a sync replaced.
+    All,
+    /// Those no longer valid: ended bindings and those a sync replaced.
+    NoLongerValid,
+}
+
+/// The signed credentials of tickets of event `id` changed after `after`, in digest
+/// order, each once: the ended and replaced ones (`crate::db` migrations 6 and 7) are
+/// still signed, so gates must be told they are no longer valid.
+fn credentials(
+    c: &Connection,
+    id: EventId,
+    after: i64,
+    which: Credentials,
+) -> Result<Vec<SignedCredential>, ApiError> {
+    let mut s = c.prepare(
+        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL
+           AND (?3 OR b.ended_ms IS NOT NULL)
+         UNION ALL
+         SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
+    )?;
+    let all = which == Credentials::All;
+    let rows: Vec<Vec<u8>> = s
+        .query_map(params![sql_id(id)?, after, all], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = rows
+        .iter()
+        .map(|bytes| SignedCredential::from_bytes(bytes).map_err(|_| ApiError::internal()))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by_key(SignedCredential::digest);
+    out.dedup_by_key(|c| c.digest());
+    Ok(out)
+}
+
+/// Digests of the credentials of tickets changed after `after` that are no longer valid.
 fn ended_credentials(
     c: &Connection,
     id: EventId,
     after: i64,
 ) -> Result<std::collections::BTreeSet<CredentialDigest>, ApiError> {
-    let mut s = c.prepare(
-        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2
-           AND b.ended_ms IS NOT NULL AND b.credential IS NOT NULL
-         UNION ALL
-         SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
-    )?;
-    let creds: Vec<Vec<u8>> = s
-        .query_map(params![sql_id(id)?, after], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = std::collections::BTreeSet::new();
-    for bytes in creds {
-        let signed = SignedCredential::from_bytes(&bytes).map_err(|_| ApiError::internal())?;
-        out.insert(CredentialDigest(signed.digest()));
-    }
-    Ok(out)
+    Ok(credentials(c, id, after, Credentials::NoLongerValid)?
+        .iter()
+        .map(|s| CredentialDigest(s.digest()))
+        .collect())
 }
 
-/// The credentials of every binding (current and ended, and those a sync replaced) of
-/// tickets changed after `after`, for the compact C1 codes that name them (docs/PROTOCOL.md §7.7): public
-/// material. Ended ones are listed too, so that an old phone's compact code is found and
-/// refused as `revoked` (its digest is in `revoked_credentials`) rather than not found.
-/// In digest order, the order `GateBundle::apply_update` keeps.
+/// Every credential of tickets changed after `after`, for the compact C1 codes that name
+/// them (docs/PROTOCOL.md §7.7): public material. Ended and replaced ones are listed
+/// too, so that an old phone's compact code is found and refused as `revoked` (its digest
+/// is in `revoked_credentials`) rather than not found. In digest order, the order
+/// `GateBundle::apply_update` keeps.
 fn compact_credentials(
     c: &Connection,
     id: EventId,
     after: i64,
 ) -> Result<Vec<CompactCredential>, ApiError> {
-    let mut s = c.prepare(
-        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL
-         UNION ALL
-         SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
-    )?;
-    let creds: Vec<Vec<u8>> = s
-        .query_map(params![sql_id(id)?, after], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut out = creds
-        .iter()
-        .map(|bytes| {
-            SignedCredential::from_bytes(bytes)
-                .map(CompactCredential)
-                .map_err(|_| ApiError::internal())
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    out.sort_by_key(|c| c.0.digest());
-    out.dedup_by_key(|c| c.0.digest());
-    Ok(out)
+    Ok(credentials(c, id, after, Credentials::All)?
+        .into_iter()
+        .map(CompactCredential)
+        .collect())
 }
 
 /// The bundle (or update) signed with the issuer key: the document gates store.
