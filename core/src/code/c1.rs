@@ -162,7 +162,8 @@ impl C1Code {
                 .parse()
                 .map_err(|_| ParseError::Malformed("C1 digits"))?;
             // Canonical only: a group whose value does not fit its bytes is malformed.
-            if n < 8 && v >> (8 * n) != 0 {
+            // (n is 1–7: the shift is at most 56.)
+            if v >> (8 * n) != 0 {
                 return bad("C1 group out of range");
             }
             body.extend_from_slice(&v.to_be_bytes()[8 - n..]);
@@ -358,5 +359,57 @@ mod tests {
             assert!(C1Code::from_bytes(&b).is_err(), "flags {f:#x}");
         }
         assert!(digits.len() < MAX_BODY_LEN);
+    }
+
+    #[test]
+    fn the_flags_byte_is_0x01_or_0x81_and_nothing_else_parses() {
+        let device = kp(2);
+        let cred = signed(&device, "A1");
+        let plain = C1Code::generate(&cred, &device, 7, None).to_bytes();
+        let jit = C1Code::generate(&cred, &device, 7, Some(b"r")).to_bytes();
+        assert_eq!((plain[0], plain.len()), (0x01, 71));
+        assert_eq!((jit[0], jit.len()), (0x81, 79));
+        // Any other flags byte, at either length, is malformed.
+        for body in [&plain, &jit] {
+            for f in (0..=255u8).filter(|f| ![0x01, 0x81].contains(f)) {
+                let mut b = body.clone();
+                b[0] = f;
+                assert!(
+                    C1Code::from_bytes(&b).is_err(),
+                    "flags {f:#x}, {} bytes",
+                    b.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_group_must_be_canonical_wherever_it_is() {
+        let device = kp(2);
+        let cred = signed(&device, "A1");
+        let text = C1Code::generate(&cred, &device, 7, Some(b"r")).encode();
+        let digits = &text[PREFIX.len()..];
+        // The last group is 2 bytes, 5 digits: 65536 is one past its largest value.
+        let (head, _) = digits.split_at(digits.len() - 5);
+        assert!(C1Code::from_digits(&format!("{head}65535")).is_ok());
+        assert!(C1Code::from_digits(&format!("{head}65536")).is_err());
+        // A middle group of 7 bytes: 2^56 is one past its largest value.
+        let (a, rest) = digits.split_at(GROUP_DIGITS * 3);
+        let rest = &rest[GROUP_DIGITS..];
+        let max = format!("{}", (1u64 << 56) - 1);
+        assert!(C1Code::from_digits(&format!("{a}{max}{rest}")).is_ok());
+        let over = format!("{}", 1u64 << 56);
+        assert!(C1Code::from_digits(&format!("{a}{over}{rest}")).is_err());
+    }
+
+    #[test]
+    fn group_widths_are_the_fewest_digits_that_hold_the_bytes() {
+        for n in 1..=GROUP_BYTES {
+            let largest = (1u128 << (8 * n)) - 1;
+            let fewest = largest.to_string().len();
+            assert_eq!(digits_for(n), fewest, "{n} bytes");
+        }
+        assert_eq!(digit_len(LEN_PLAIN), 173);
+        assert_eq!(digit_len(LEN_MAC), 192);
     }
 }
