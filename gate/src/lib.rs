@@ -17,7 +17,10 @@ pub mod verifier;
 pub use bundle::{
     CompactCredential, CredentialDigest, GateBundle, PublicKey, ReentryPolicy, Secret, T1Secrets,
 };
-pub use scanlog::{AdmissionRef, DuplicateAdmission, MergeReport, Outcome, ScanLog, ScanRecord};
+pub use scanlog::{
+    AdmissionRef, DuplicateAdmission, MergeReport, Outcome, ScanLog, ScanRecord,
+    duplicate_admissions_among,
+};
 pub use signed_bundle::PinnedKeys;
 
 pub use verdict::{Anomaly, RejectReason, ScanResult, Verdict};

@@ -473,7 +473,7 @@ impl ScanLog {
                     continue;
                 }
                 report.conflicts = report.conflicts.saturating_add(1);
-                if conflict_key(r) < conflict_key(&have) {
+                if r.wins_conflict_over(&have) {
                     replace.execute(values)?;
                     stored.push(i);
                 }
@@ -492,30 +492,51 @@ impl ScanLog {
              ORDER BY ticket, at_ms, gate_id, seq"
         ))?;
         let raws = st.query_map([], raw_row)?.collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::new();
-        let mut first: Option<(TicketId, AdmissionRef)> = None;
-        for raw in raws {
-            let r = record_from_raw(raw)?;
-            let Some(ticket) = r.ticket else { continue };
-            let here = AdmissionRef {
-                gate_id: r.gate_id,
-                seq: r.seq,
-                at_ms: r.at_ms,
-            };
-            match &first {
-                Some((t, winner)) if *t == ticket => {
-                    if !r.reentry {
-                        out.push(DuplicateAdmission {
-                            ticket,
-                            first: winner.clone(),
-                            later: here,
-                        });
-                    }
+        let records = raws
+            .into_iter()
+            .map(record_from_raw)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(duplicate_admissions_among(records))
+    }
+}
+
+/// Every admission that came after an earlier admission of the same ticket where re-entry
+/// was not allowed, among admissions ordered by ticket, time, gate id and scan number (the
+/// order a merged log, here or in the issuer's database, reads them in). Records without
+/// a ticket are skipped.
+pub fn duplicate_admissions_among(
+    admissions: impl IntoIterator<Item = ScanRecord>,
+) -> Vec<DuplicateAdmission> {
+    let mut out = Vec::new();
+    let mut first: Option<(TicketId, AdmissionRef)> = None;
+    for r in admissions {
+        let Some(ticket) = r.ticket else { continue };
+        let here = AdmissionRef {
+            gate_id: r.gate_id,
+            seq: r.seq,
+            at_ms: r.at_ms,
+        };
+        match &first {
+            Some((t, winner)) if *t == ticket => {
+                if !r.reentry {
+                    out.push(DuplicateAdmission {
+                        ticket,
+                        first: winner.clone(),
+                        later: here,
+                    });
                 }
-                _ => first = Some((ticket, here)),
             }
+            _ => first = Some((ticket, here)),
         }
-        Ok(out)
+    }
+    out
+}
+
+impl ScanRecord {
+    /// Of two records under one `(gate_id, seq)`, whether this is the one every merged log
+    /// keeps (the smaller content), so that merges commute wherever they happen.
+    pub fn wins_conflict_over(&self, other: &ScanRecord) -> bool {
+        conflict_key(self) < conflict_key(other)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Accounts (one per email address) and the device each is linked to by email confirmation.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Conn, OptionalExtension, params};
 
 use crate::error::ApiError;
 
@@ -52,9 +52,9 @@ pub(crate) fn normalize_phone(phone: &str) -> Result<String, ApiError> {
 }
 
 /// The account of `email`, created if new.
-pub(crate) fn get_or_create(c: &Connection, email: &str, now_ms: i64) -> Result<i64, ApiError> {
+pub(crate) fn get_or_create(c: &Conn<'_>, email: &str, now_ms: i64) -> Result<i64, ApiError> {
     c.execute(
-        "INSERT OR IGNORE INTO accounts (email, created_ms) VALUES (?1, ?2)",
+        "INSERT INTO accounts (email, created_ms) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![email, now_ms],
     )?;
     Ok(
@@ -65,25 +65,25 @@ pub(crate) fn get_or_create(c: &Connection, email: &str, now_ms: i64) -> Result<
 }
 
 /// The account a device confirmed an email for, if any.
-pub(crate) fn of_device(c: &Connection, device: &[u8; 32]) -> Result<Option<i64>, ApiError> {
+pub(crate) fn of_device(c: &Conn<'_>, device: &[u8; 32]) -> Result<Option<i64>, ApiError> {
     Ok(c.query_row(
         "SELECT account_id FROM devices WHERE public_key = ?1",
         [&device[..]],
-        |r| r.get::<_, Option<i64>>(0),
+        |r| r.get::<Option<i64>>(0),
     )
     .optional()?
     .flatten())
 }
 
 /// Like [`of_device`], but a device without a confirmed email is told to confirm one.
-pub(crate) fn require_of_device(c: &Connection, device: &[u8; 32]) -> Result<i64, ApiError> {
+pub(crate) fn require_of_device(c: &Conn<'_>, device: &[u8; 32]) -> Result<i64, ApiError> {
     of_device(c, device)?.ok_or_else(|| {
         ApiError::needs_verification("confirm the account's email on this device first")
     })
 }
 
 /// The email address of an account.
-pub(crate) fn email_of(c: &Connection, account: i64) -> Result<String, ApiError> {
+pub(crate) fn email_of(c: &Conn<'_>, account: i64) -> Result<String, ApiError> {
     Ok(
         c.query_row("SELECT email FROM accounts WHERE id = ?1", [account], |r| {
             r.get(0)

@@ -151,12 +151,6 @@ impl ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(_: rusqlite::Error) -> Self {
-        Self::internal()
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after_secs = self.retry_after_secs;
@@ -199,10 +193,4 @@ pub enum IssuerError {
     /// ([`IssuerConfig::dev_outbox`](crate::IssuerConfig::dev_outbox)).
     #[error("no message sender configured and the dev outbox is off")]
     NoSender,
-}
-
-impl From<rusqlite::Error> for IssuerError {
-    fn from(e: rusqlite::Error) -> Self {
-        Self::Storage(e.to_string())
-    }
 }

@@ -1,7 +1,7 @@
 //! Events: their policy (tessera-core's `EventPolicy`) and the per-event secrets the
 //! issuer keeps for them (T1 event seed, strict-JIT release secret).
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Conn, OptionalExtension, params};
 use tessera_core::{EventId, EventPolicy};
 use zeroize::Zeroizing;
 
@@ -33,7 +33,7 @@ pub(crate) fn sql_id(id: EventId) -> Result<i64, ApiError> {
 
 /// Creates or replaces an event's policy; its secrets survive a replace. Audited.
 pub(crate) fn put(
-    c: &mut Connection,
+    c: &Conn<'_>,
     policy: &EventPolicy,
     role: &str,
     now_ms: i64,
@@ -81,7 +81,7 @@ pub(crate) fn put(
 }
 
 /// An event, if it exists.
-pub(crate) fn load(c: &Connection, id: EventId) -> Result<Option<EventRow>, ApiError> {
+pub(crate) fn load(c: &Conn<'_>, id: EventId) -> Result<Option<EventRow>, ApiError> {
     let row: Option<(String, Vec<u8>, Vec<u8>, u32)> = c
         .query_row(
             "SELECT policy, event_seed, release_secret, release_version FROM events WHERE event_id = ?1",
@@ -102,6 +102,6 @@ pub(crate) fn load(c: &Connection, id: EventId) -> Result<Option<EventRow>, ApiE
 }
 
 /// An event, or `not_found`.
-pub(crate) fn require(c: &Connection, id: EventId) -> Result<EventRow, ApiError> {
+pub(crate) fn require(c: &Conn<'_>, id: EventId) -> Result<EventRow, ApiError> {
     load(c, id)?.ok_or_else(|| ApiError::not_found("no such event"))
 }

@@ -3,16 +3,18 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+
+use crate::db::{Conn, Db, DbError, OptionalExtension, Row, params};
 use serde::{Deserialize, Serialize};
 use tessera_core::code::SignedCredential;
-use tessera_core::{CodeFormat, EventId};
+use tessera_core::{CodeFormat, EventId, TicketId};
 use tessera_gate::{
-    CompactCredential, CredentialDigest, DuplicateAdmission, GateBundle, GateError, PublicKey,
+    CompactCredential, CredentialDigest, DuplicateAdmission, GateBundle, Outcome, PublicKey,
     ReentryPolicy, ScanLog, ScanRecord, Secret, T1Secrets,
 };
 
-use crate::error::ApiError;
+use crate::error::{ApiError, IssuerError};
 use crate::events::{self, sql_id};
 use crate::secrets::ISSUER_KEY_ID;
 use crate::state::AppState;
@@ -24,7 +26,7 @@ use crate::tickets::{self, COLUMNS, TicketRow};
 /// from the release lead on (every wallet gets it too once the window opens).
 pub(crate) fn bundle(
     st: &AppState,
-    c: &Connection,
+    c: &Conn<'_>,
     id: EventId,
     since: Option<u64>,
 ) -> Result<GateBundle, ApiError> {
@@ -45,13 +47,11 @@ pub(crate) fn bundle(
         ReentryPolicy::Deny
     };
     let after = since.map_or(Ok(-1), seq_to_sql)?;
-    let all: Vec<TicketRow> = {
-        let mut s = c.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 AND gate_seq > ?2 ORDER BY id"
-        ))?;
-        s.query_map(params![sql_id(id)?, after], tickets::row)?
-            .collect::<Result<_, _>>()?
-    };
+    let all: Vec<TicketRow> = c.query_map(
+        &format!("SELECT {COLUMNS} FROM tickets WHERE event_id = ?1 AND gate_seq > ?2 ORDER BY id"),
+        params![sql_id(id)?, after],
+        tickets::row,
+    )?;
     let mut seeds = BTreeMap::new();
     for t in &all {
         if since.is_some() {
@@ -97,7 +97,7 @@ pub(crate) fn bundle(
 }
 
 /// The event's bundle sequence number (kept by triggers, `crate::db` migration 6).
-fn current_seq(c: &Connection, id: EventId) -> Result<u64, ApiError> {
+fn current_seq(c: &Conn<'_>, id: EventId) -> Result<u64, ApiError> {
     let seq: Option<i64> = c
         .query_row(
             "SELECT seq FROM gate_seq WHERE event_id = ?1",
@@ -125,23 +125,19 @@ enum Credentials {
 /// order, each once: the ended and replaced ones (`crate::db` migrations 6 and 7) are
 /// still signed, so gates must be told they are no longer valid.
 fn credentials(
-    c: &Connection,
+    c: &Conn<'_>,
     id: EventId,
     after: i64,
     which: Credentials,
 ) -> Result<Vec<SignedCredential>, ApiError> {
-    let mut s = c.prepare(
-        "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
+    let sql = "SELECT b.credential FROM bindings b JOIN tickets t ON t.id = b.ticket_id
          WHERE t.event_id = ?1 AND t.gate_seq > ?2 AND b.credential IS NOT NULL
            AND (?3 OR b.ended_ms IS NOT NULL)
          UNION ALL
          SELECT s.credential FROM superseded_credentials s JOIN tickets t ON t.id = s.ticket_id
-         WHERE t.event_id = ?1 AND t.gate_seq > ?2",
-    )?;
+         WHERE t.event_id = ?1 AND t.gate_seq > ?2";
     let all = which == Credentials::All;
-    let rows: Vec<Vec<u8>> = s
-        .query_map(params![sql_id(id)?, after, all], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let rows: Vec<Vec<u8>> = c.query_map(sql, params![sql_id(id)?, after, all], |r| r.get(0))?;
     let mut out = rows
         .iter()
         .map(|bytes| SignedCredential::from_bytes(bytes).map_err(|_| ApiError::internal()))
@@ -153,7 +149,7 @@ fn credentials(
 
 /// Digests of the credentials of tickets changed after `after` that are no longer valid.
 fn ended_credentials(
-    c: &Connection,
+    c: &Conn<'_>,
     id: EventId,
     after: i64,
 ) -> Result<std::collections::BTreeSet<CredentialDigest>, ApiError> {
@@ -169,7 +165,7 @@ fn ended_credentials(
 /// is in `revoked_credentials`) rather than not found. In digest order, the order
 /// `GateBundle::apply_update` keeps.
 fn compact_credentials(
-    c: &Connection,
+    c: &Conn<'_>,
     id: EventId,
     after: i64,
 ) -> Result<Vec<CompactCredential>, ApiError> {
@@ -182,7 +178,7 @@ fn compact_credentials(
 /// The bundle (or update) signed with the issuer key: the document gates store.
 pub(crate) fn signed_bundle(
     st: &AppState,
-    c: &Connection,
+    c: &Conn<'_>,
     id: EventId,
     since: Option<u64>,
 ) -> Result<String, ApiError> {
@@ -226,11 +222,18 @@ pub(crate) fn parse_upload(body: &[u8]) -> Result<Vec<ScanRecord>, ApiError> {
 /// event must not pre-empt another event's first admission. Refusals may name any ticket
 /// (a code of another event is refused as `wrong_event` with its ticket id).
 pub(crate) fn check_records_event(
-    c: &Connection,
+    c: &Conn<'_>,
     event: EventId,
     records: &[ScanRecord],
 ) -> Result<(), ApiError> {
-    let mut of_event = c.prepare_cached("SELECT event_id FROM tickets WHERE id = ?1")?;
+    let of_event = |ticket: &TicketId| {
+        c.query_row(
+            "SELECT event_id FROM tickets WHERE id = ?1",
+            [&ticket.0[..]],
+            |row| row.get::<i64>(0),
+        )
+        .optional()
+    };
     for r in records {
         if !r.outcome.code_was_genuine_and_fresh() {
             continue;
@@ -238,10 +241,7 @@ pub(crate) fn check_records_event(
         let Some(ticket) = r.ticket else {
             return Err(ApiError::bad_request("an admission without a ticket"));
         };
-        let e: Option<i64> = of_event
-            .query_row([&ticket.0[..]], |row| row.get(0))
-            .optional()?;
-        if e != Some(sql_id(event)?) {
+        if of_event(&ticket)? != Some(sql_id(event)?) {
             return Err(ApiError::forbidden(
                 "an admission of a ticket outside this token's event",
             ));
@@ -253,16 +253,19 @@ pub(crate) fn check_records_event(
 /// Keeps, in an upload's answer, only the duplicate admissions of `event`'s tickets: a
 /// gate learns nothing about other events.
 pub(crate) fn keep_event_duplicates(
-    c: &Connection,
+    c: &Conn<'_>,
     event: EventId,
     answer: &mut ScanUploadResponse,
 ) -> Result<(), ApiError> {
-    let mut of_event = c.prepare_cached("SELECT event_id FROM tickets WHERE id = ?1")?;
     let want = sql_id(event)?;
     let mut kept = Vec::with_capacity(answer.duplicate_admissions.len());
     for d in answer.duplicate_admissions.drain(..) {
-        let e: Option<i64> = of_event
-            .query_row([&d.ticket.0[..]], |row| row.get(0))
+        let e: Option<i64> = c
+            .query_row(
+                "SELECT event_id FROM tickets WHERE id = ?1",
+                [&d.ticket.0[..]],
+                |row| row.get(0),
+            )
             .optional()?;
         if e == Some(want) {
             kept.push(d);
@@ -272,52 +275,137 @@ pub(crate) fn keep_event_duplicates(
     Ok(())
 }
 
-/// Merges uploaded records into the issuer's scan log and counts the new ones.
-pub(crate) fn merge(
-    st: &AppState,
-    c: &mut Connection,
-    records: &[ScanRecord],
-) -> Result<ScanUploadResponse, ApiError> {
-    let report = {
-        let mut log = st
-            .scans
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = log
-            .duplicate_admissions()
-            .map_err(|_| ApiError::internal())?
-            .len();
-        let report = log.merge(records).map_err(|e| match e {
-            // A record the log cannot take (no gate id, seq out of range) is the caller's.
-            GateError::Export { .. } => {
-                ApiError::bad_request("scan records rejected by the scan log")
-            }
-            _ => ApiError::internal(),
-        })?;
-        let new_dups = report.duplicate_admissions.len().saturating_sub(before);
-        st.metrics
-            .duplicate_admissions(u64::try_from(new_dups).unwrap_or(0));
-        report
+/// What a merge changed, for the metrics (counted once the transaction has committed, so a
+/// transaction run again is not counted twice).
+pub(crate) struct Merged {
+    /// The answer to the upload.
+    pub answer: ScanUploadResponse,
+    /// Outcomes of the records new to the log.
+    pub new_outcomes: Vec<Outcome>,
+    /// Duplicate admissions the merge added.
+    pub new_duplicates: u64,
+}
+
+/// Columns of `scan_records` in [`record`]'s order.
+const SCAN_COLUMNS: &str = "gate_id, seq, at_ms, ticket, step, outcome, reentry";
+
+/// Merges uploaded records into the issuer's scan log (`scan_records`, the rules of
+/// tessera-gate's `ScanLog::merge`: a `(gate_id, seq)` is stored once, a clash keeps the
+/// smaller record), in the database every instance shares, so an upload sent to two
+/// instances is merged once.
+pub(crate) fn merge(c: &Conn<'_>, records: &[ScanRecord]) -> Result<Merged, ApiError> {
+    let before = duplicates(c)?.len();
+    let mut answer = ScanUploadResponse {
+        imported: 0,
+        unchanged: 0,
+        conflicts: 0,
+        duplicate_admissions: Vec::new(),
     };
-    // Count each (gate, seq) once in the metrics, however often it is uploaded.
-    let tx = c.transaction()?;
+    let mut new_outcomes = Vec::new();
     for r in records {
-        let seq = i64::try_from(r.seq).map_err(|_| ApiError::bad_request("seq out of range"))?;
-        let new = tx.execute(
-            "INSERT OR IGNORE INTO scans_counted (gate_id, seq) VALUES (?1, ?2)",
-            params![r.gate_id, seq],
+        if r.gate_id.is_empty() {
+            return Err(ApiError::bad_request(
+                "scan records rejected by the scan log",
+            ));
+        }
+        let seq = i64::try_from(r.seq)
+            .map_err(|_| ApiError::bad_request("scan records rejected by the scan log"))?;
+        let values = params![
+            r.gate_id,
+            seq,
+            r.at_ms,
+            r.ticket.map(|t| t.to_string()),
+            r.step.map(|s| i64::from_be_bytes(s.to_be_bytes())),
+            r.outcome.as_str(),
+            r.reentry,
+        ];
+        let inserted = c.execute(
+            &format!(
+                "INSERT INTO scan_records ({SCAN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT DO NOTHING"
+            ),
+            values,
         )?;
-        if new == 1 {
-            st.metrics.scan(r.outcome);
+        if inserted == 1 {
+            answer.imported = answer.imported.saturating_add(1);
+            new_outcomes.push(r.outcome);
+            continue;
+        }
+        let have = c.query_row(
+            &format!("SELECT {SCAN_COLUMNS} FROM scan_records WHERE gate_id = ?1 AND seq = ?2"),
+            params![r.gate_id, seq],
+            record,
+        )?;
+        if have == *r {
+            answer.unchanged = answer.unchanged.saturating_add(1);
+            continue;
+        }
+        answer.conflicts = answer.conflicts.saturating_add(1);
+        if r.wins_conflict_over(&have) {
+            c.execute(
+                "UPDATE scan_records SET at_ms = ?3, ticket = ?4, step = ?5, outcome = ?6,
+                 reentry = ?7 WHERE gate_id = ?1 AND seq = ?2",
+                values,
+            )?;
         }
     }
-    tx.commit()?;
-    Ok(ScanUploadResponse {
-        imported: report.imported,
-        unchanged: report.unchanged,
-        conflicts: report.conflicts,
-        duplicate_admissions: report.duplicate_admissions,
+    answer.duplicate_admissions = duplicates(c)?;
+    let new_duplicates = answer.duplicate_admissions.len().saturating_sub(before);
+    Ok(Merged {
+        answer,
+        new_outcomes,
+        new_duplicates: u64::try_from(new_duplicates).unwrap_or(u64::MAX),
     })
+}
+
+/// Every duplicate admission in the issuer's scan log.
+fn duplicates(c: &Conn<'_>) -> Result<Vec<DuplicateAdmission>, ApiError> {
+    let admissions = c.query_map(
+        &format!(
+            "SELECT {SCAN_COLUMNS} FROM scan_records WHERE outcome = 'admit' AND ticket IS NOT NULL
+             ORDER BY ticket, at_ms, gate_id, seq"
+        ),
+        (),
+        record,
+    )?;
+    Ok(tessera_gate::duplicate_admissions_among(admissions))
+}
+
+/// A scan record from a row of [`SCAN_COLUMNS`].
+fn record(r: &Row) -> Result<ScanRecord, DbError> {
+    let ticket: Option<String> = r.get(3)?;
+    let outcome: String = r.get(5)?;
+    Ok(ScanRecord {
+        gate_id: r.get(0)?,
+        seq: r.get(1)?,
+        at_ms: r.get(2)?,
+        ticket: ticket
+            .map(|t| t.parse::<TicketId>())
+            .transpose()
+            .map_err(|_| DbError::Type)?,
+        step: r
+            .get::<Option<i64>>(4)?
+            .map(|s| u64::from_be_bytes(s.to_be_bytes())),
+        outcome: outcome.parse().map_err(|_| DbError::Type)?,
+        reentry: r.get(6)?,
+    })
+}
+
+/// Moves the scan log an issuer before issue 14 kept in its own file (`scans.sqlite`)
+/// into the database, once: the file is renamed when its records are in.
+pub(crate) fn adopt_scan_file(db: &Db, path: &Path) -> Result<(), IssuerError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let log = ScanLog::open(path).map_err(|e| IssuerError::ScanLog(e.to_string()))?;
+    let records = log
+        .records()
+        .map_err(|e| IssuerError::ScanLog(e.to_string()))?;
+    drop(log);
+    db.blocking(|c| merge(c, &records).map(|_| ()))
+        .map_err(|e| IssuerError::ScanLog(e.message))?;
+    std::fs::rename(path, path.with_extension("sqlite.adopted"))?;
+    Ok(())
 }
 
 /// Parses an event id from a URL path segment.

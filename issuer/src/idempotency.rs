@@ -13,12 +13,12 @@
 //! key derived from the caller's `Idempotency-Key`: a copy of the database does not hold
 //! the tokens minted in the last day in the clear. Keys are kept [`KEY_TTL_MS`] (24 h).
 
+use crate::db::{Conn, OptionalExtension, params};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{Context, SHA256};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -156,7 +156,7 @@ fn cipher(claim: &Claim) -> Result<LessSafeKey, ApiError> {
 /// the same, 409 `conflict` when the key came with another request. `Ok(None)` without a
 /// claim or when the key is new (or older than [`KEY_TTL_MS`]).
 pub(crate) fn replay<T: DeserializeOwned>(
-    c: &Connection,
+    c: &Conn<'_>,
     claim: Option<&Claim>,
     now_ms: i64,
 ) -> Result<Option<T>, ApiError> {
@@ -197,7 +197,7 @@ pub(crate) fn replay<T: DeserializeOwned>(
 /// stores what the call created (and forgets keys older than [`KEY_TTL_MS`]). Without a
 /// claim it does nothing.
 pub(crate) fn remember<T: Serialize>(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     claim: Option<&Claim>,
     answer: &T,
     now_ms: i64,

@@ -15,7 +15,7 @@ mod accounts;
 mod audit;
 mod auth;
 mod clock;
-mod db;
+pub(crate) mod db;
 mod delivery;
 mod error;
 mod events;

@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use crate::db::{Conn, OptionalExtension, params};
 
 use crate::error::ApiError;
 
@@ -118,7 +118,7 @@ impl Kind {
 /// Refuses with `rate_limited` when `subject` already has `max` events of `kind` in the
 /// window ending now. Records nothing.
 pub(crate) fn check(
-    c: &Connection,
+    c: &Conn<'_>,
     limits: &Limits,
     kind: Kind,
     subject: &str,
@@ -152,7 +152,7 @@ pub(crate) fn check(
 
 /// Counts one event of `kind` for `subject` now, and forgets events older than the window.
 pub(crate) fn record(
-    c: &Connection,
+    c: &Conn<'_>,
     limits: &Limits,
     kind: Kind,
     subject: &str,
@@ -172,7 +172,7 @@ pub(crate) fn record(
 
 /// Checks then records: the event is counted only when it is allowed.
 pub(crate) fn take(
-    c: &Connection,
+    c: &Conn<'_>,
     limits: &Limits,
     kind: Kind,
     subject: &str,
@@ -200,14 +200,14 @@ fn address_subject(ip: IpAddr) -> String {
 /// Enrolls `device` (idempotent): a device already enrolled is not counted; a new one
 /// counts against its source address and the overall limit, then is stored.
 pub(crate) fn enroll(
-    c: &mut Connection,
+    c: &Conn<'_>,
     limits: &Limits,
     device: &[u8; 32],
     platform: &str,
     peer: SocketAddr,
     now_ms: i64,
 ) -> Result<(), ApiError> {
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.transaction()?;
     let known = tx
         .query_row(
             "SELECT 1 FROM devices WHERE public_key = ?1",

@@ -46,7 +46,25 @@ impl Labelled {
     }
 }
 
+/// A count a database transaction makes: applied by `crate::db` once the transaction has
+/// committed, so a transaction PostgreSQL runs again is counted once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counted {
+    /// A sync answered.
+    Sync,
+    /// A failed verification of this kind.
+    FailedVerification(&'static str),
+}
+
 impl Metrics {
+    /// Applies a count a committed transaction made.
+    pub(crate) fn apply(&self, c: Counted) {
+        match c {
+            Counted::Sync => self.sync(),
+            Counted::FailedVerification(kind) => self.failed_verification(kind),
+        }
+    }
+
     /// A sync answered.
     pub(crate) fn sync(&self) {
         self.syncs.fetch_add(1, Ordering::Relaxed);

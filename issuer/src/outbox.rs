@@ -7,11 +7,11 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rusqlite::params;
 use tessera_core::sync::api::OutboxMessage;
 
 use crate::clock::Clock;
-use crate::db::Db;
+use crate::db::{Conn, Db, DbError, params};
+use crate::error::ApiError;
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,21 +75,24 @@ impl MessageSender for DevOutbox {
                     params![channel.as_str(), to, body, now],
                 )
                 .map(|_| ())
+                .map_err(ApiError::from)
             })
             .map_err(|_| SendError("outbox write failed".into()))
     }
 }
 
 /// Every message in the outbox, oldest first.
-pub(crate) fn list(c: &rusqlite::Connection) -> rusqlite::Result<Vec<OutboxMessage>> {
-    let mut st = c.prepare("SELECT channel, recipient, body, sent_ms FROM outbox ORDER BY id")?;
-    st.query_map([], |r| {
-        Ok(OutboxMessage {
-            channel: r.get(0)?,
-            to: r.get(1)?,
-            body: r.get(2)?,
-            sent_at_ms: r.get(3)?,
-        })
-    })?
-    .collect()
+pub(crate) fn list(c: &Conn<'_>) -> Result<Vec<OutboxMessage>, DbError> {
+    c.query_map(
+        "SELECT channel, recipient, body, sent_ms FROM outbox ORDER BY id",
+        (),
+        |r| {
+            Ok(OutboxMessage {
+                channel: r.get(0)?,
+                to: r.get(1)?,
+                body: r.get(2)?,
+                sent_at_ms: r.get(3)?,
+            })
+        },
+    )
 }

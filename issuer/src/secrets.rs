@@ -4,11 +4,11 @@
 //! They are created on first start and kept in the database in the data directory, so a
 //! restart keeps credentials verifiable and the printed admin token valid.
 
+use crate::db::{Conn, OptionalExtension, params};
 use ring::digest::{SHA256, digest};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::signature::Ed25519KeyPair;
-use rusqlite::{Connection, OptionalExtension, params};
 use zeroize::Zeroizing;
 
 use crate::error::{ApiError, IssuerError};
@@ -49,7 +49,7 @@ pub(crate) struct IssuerSecrets {
 
 impl IssuerSecrets {
     /// Loads the secrets, creating each on first start.
-    pub(crate) fn load_or_create(c: &mut Connection, now_ms: i64) -> Result<Self, IssuerError> {
+    pub(crate) fn load_or_create(c: &Conn<'_>, now_ms: i64) -> Result<Self, IssuerError> {
         let tx = c.transaction()?;
         let seed: Option<Vec<u8>> = tx
             .query_row(
@@ -92,7 +92,7 @@ impl IssuerSecrets {
 }
 
 fn meta_or_create(
-    tx: &rusqlite::Transaction<'_>,
+    tx: &Conn<'_>,
     key: &str,
     make: impl FnOnce() -> Result<Vec<u8>, ApiError>,
 ) -> Result<Zeroizing<Vec<u8>>, IssuerError> {

@@ -3,10 +3,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tessera_gate::ScanLog;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
@@ -22,16 +21,22 @@ use crate::state::AppState;
 
 /// Database file of the issuer, inside the data directory.
 const DB_FILE: &str = "issuer.sqlite";
-/// The merged gate scan log, inside the data directory (tessera-gate's format).
-const SCANS_FILE: &str = "scans.sqlite";
+/// Where issuers before issue 14 kept the merged gate scan log (tessera-gate's format); it
+/// now lives in the database and an old file is adopted at start.
+const OLD_SCANS_FILE: &str = "scans.sqlite";
 /// How long shutdown waits for open connections before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// How to run an issuer.
 #[derive(Clone)]
 pub struct IssuerConfig {
-    /// Directory for the database and keys; created if missing.
+    /// Directory for the SQLite database; created if missing.
     pub data_dir: PathBuf,
+    /// A `postgres://user@host:port/db` URL to keep the issuer's data in PostgreSQL
+    /// instead of the data directory's SQLite file. Several instances may share one
+    /// PostgreSQL database (docs/ARCHITECTURE.md); the connection is plain TCP, for a
+    /// database on loopback or a private network. `None` (the default): SQLite.
+    pub database: Option<String>,
     /// Address to listen on; the default `127.0.0.1:0` picks a free loopback port.
     pub bind: SocketAddr,
     /// Where "now" comes from (tests inject one; default: the system clock).
@@ -61,6 +66,7 @@ impl fmt::Debug for IssuerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IssuerConfig")
             .field("data_dir", &self.data_dir)
+            .field("postgres", &self.database.is_some())
             .field("bind", &self.bind)
             .field("custom_sender", &self.sender.is_some())
             .field("dev_outbox", &self.dev_outbox)
@@ -76,6 +82,7 @@ impl IssuerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: None,
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             clock: Arc::new(SystemClock),
             sender: None,
@@ -98,11 +105,23 @@ impl Issuer {
             return Err(IssuerError::NoSender);
         }
         create_private_dir(&config.data_dir)?;
-        let db = Db::open(&config.data_dir.join(DB_FILE))?;
+        let metrics = Arc::new(Metrics::default());
+        let db = Db::open(
+            config.database.as_deref(),
+            &config.data_dir.join(DB_FILE),
+            metrics.clone(),
+        )
+        .await?;
         let now = config.clock.now_ms();
-        let secrets = db.blocking(|c| IssuerSecrets::load_or_create(c, now))?;
-        let scans = ScanLog::open(config.data_dir.join(SCANS_FILE))
-            .map_err(|e| IssuerError::ScanLog(e.to_string()))?;
+        let secrets = db
+            .call(move |c| Ok(IssuerSecrets::load_or_create(c, now)))
+            .await
+            .map_err(|e| IssuerError::Storage(e.message))??;
+        let old_scans = config.data_dir.join(OLD_SCANS_FILE);
+        let adopt_db = db.clone();
+        tokio::task::spawn_blocking(move || crate::gate::adopt_scan_file(&adopt_db, &old_scans))
+            .await
+            .map_err(|e| IssuerError::ScanLog(e.to_string()))??;
         let sender = config
             .sender
             .clone()
@@ -114,11 +133,10 @@ impl Issuer {
             clock: config.clock.clone(),
             sender,
             secrets,
-            metrics: Metrics::default(),
+            metrics,
             limits: config.limits,
             release_secret_lead_ms: i64::try_from(config.release_secret_lead.as_millis())
                 .unwrap_or(i64::MAX),
-            scans: Mutex::new(scans),
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;

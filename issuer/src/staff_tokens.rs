@@ -4,7 +4,7 @@
 //! event; for a gate also its gate id) and when it was revoked. What a scope allows is
 //! checked by [`crate::auth::Staff`].
 
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::db::{Conn, OptionalExtension, params};
 use tessera_core::EventId;
 use tessera_core::sync::api::{TokenInfo, TokenRequest, TokenResponse};
 
@@ -77,7 +77,7 @@ pub(crate) fn check_gate_id(id: &str) -> Result<(), ApiError> {
 
 /// Mints a token for `scope` and audits it (without the token). The event must exist.
 pub(crate) fn mint(
-    c: &Connection,
+    c: &Conn<'_>,
     scope: &Scope,
     actor: &str,
     now_ms: i64,
@@ -134,32 +134,28 @@ pub(crate) fn mint(
 }
 
 /// Every staff token, oldest first, without the tokens themselves.
-pub(crate) fn list(c: &Connection) -> Result<Vec<TokenInfo>, ApiError> {
-    let mut st = c.prepare(
+pub(crate) fn list(c: &Conn<'_>) -> Result<Vec<TokenInfo>, ApiError> {
+    let rows = c.query_map(
         "SELECT id, role, event_id, gate_id, created_ms, revoked_ms FROM tokens
          ORDER BY created_ms, id",
+        (),
+        |r| {
+            Ok(TokenInfo {
+                id: r.get(0)?,
+                role: r.get(1)?,
+                event_id: r.get::<Option<i64>>(2)?.map(event_id),
+                gate_id: r.get(3)?,
+                created_ms: r.get(4)?,
+                revoked_ms: r.get(5)?,
+            })
+        },
     )?;
-    let rows = st.query_map([], |r| {
-        Ok(TokenInfo {
-            id: r.get(0)?,
-            role: r.get(1)?,
-            event_id: r.get::<_, Option<i64>>(2)?.map(event_id),
-            gate_id: r.get(3)?,
-            created_ms: r.get(4)?,
-            revoked_ms: r.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    Ok(rows)
 }
 
 /// Revokes the token with public id `id` (from then on it is an unknown token) and
 /// audits it. Revoking twice keeps the first time.
-pub(crate) fn revoke(
-    c: &mut Connection,
-    id: &str,
-    actor: &str,
-    now_ms: i64,
-) -> Result<(), ApiError> {
+pub(crate) fn revoke(c: &Conn<'_>, id: &str, actor: &str, now_ms: i64) -> Result<(), ApiError> {
     let tx = c.transaction()?;
     let row: Option<(String, Option<i64>, Option<String>)> = tx
         .query_row(
@@ -188,7 +184,7 @@ pub(crate) fn revoke(
 }
 
 /// The role and scope of a valid (known, not revoked) token, by its hash.
-pub(crate) fn lookup(c: &Connection, hash: &[u8]) -> Result<Option<Scope>, ApiError> {
+pub(crate) fn lookup(c: &Conn<'_>, hash: &[u8]) -> Result<Option<Scope>, ApiError> {
     let row: Option<(String, Option<i64>, Option<String>)> = c
         .query_row(
             "SELECT role, event_id, gate_id FROM tokens

@@ -1,8 +1,6 @@
 //! What every request handler shares.
 
-use std::sync::{Arc, Mutex};
-
-use tessera_gate::ScanLog;
+use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::db::Db;
@@ -22,13 +20,11 @@ pub(crate) struct AppState {
     /// Signing key, admin token, code MAC key.
     pub secrets: IssuerSecrets,
     /// Counters for `/metrics`.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Abuse limits (SMS codes, wrong codes, enrollment).
     pub limits: Limits,
     /// How long before a strict event's window gate bundles carry its release secret, ms.
     pub release_secret_lead_ms: i64,
-    /// The merged scan log of every gate (tessera-gate's own format, its own file).
-    pub scans: Mutex<ScanLog>,
 }
 
 /// The state as handlers receive it.

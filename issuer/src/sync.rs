@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
+use crate::db::{Conn, params};
 use tessera_core::sync::api::{IssuerKey, SyncRelease, SyncResponse, SyncTicket};
 use tessera_core::sync::signed_time::sign_time;
 use tessera_core::sync::transport::{Ephemeral, TransportContext, TransportKey};
@@ -13,6 +13,7 @@ use tessera_core::{CodeFormat, EventId, Ticket, TicketId, Verification};
 use crate::accounts;
 use crate::error::ApiError;
 use crate::events::{self, EventRow};
+use crate::metrics::Counted;
 use crate::secrets::ISSUER_KEY_ID;
 use crate::state::AppState;
 use crate::tickets::{self, COLUMNS, TicketRow};
@@ -65,7 +66,7 @@ fn release_allowed(ev: &EventRow, verified: &[Verification], now_ms: i64) -> boo
 /// Runs one sync for `device`, sealing to `wallet_public`.
 pub(crate) fn sync(
     st: &AppState,
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     wallet_public: [u8; 32],
     time_nonce: &[u8; 32],
@@ -79,25 +80,21 @@ pub(crate) fn sync(
 
     let tx = c.transaction()?;
     if let Some(account) = accounts::of_device(&tx, device)? {
-        let unbound: Vec<(Vec<u8>, u32)> = {
-            let mut s = tx.prepare(
-                "SELECT id, version FROM tickets WHERE account_id = ?1 AND device IS NULL AND revoked = 0",
-            )?;
-            s.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?
-        };
+        let unbound: Vec<(Vec<u8>, u32)> = tx.query_map(
+            "SELECT id, version FROM tickets WHERE account_id = ?1 AND device IS NULL AND revoked = 0",
+            [account],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         for (id, version) in unbound {
             let id = TicketId(id.try_into().map_err(|_: Vec<u8>| ApiError::internal())?);
             tickets::bind(&tx, &id, device, version, now_ms)?;
         }
     }
-    let held: Vec<TicketRow> = {
-        let mut s = tx.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE device = ?1 ORDER BY id"
-        ))?;
-        s.query_map([&device[..]], tickets::row)?
-            .collect::<Result<_, _>>()?
-    };
+    let held: Vec<TicketRow> = tx.query_map(
+        &format!("SELECT {COLUMNS} FROM tickets WHERE device = ?1 ORDER BY id"),
+        [&device[..]],
+        tickets::row,
+    )?;
     let verified = verification::verified(&tx, device)?;
     let mut evs: BTreeMap<EventId, EventRow> = BTreeMap::new();
     let mut out = Vec::with_capacity(held.len());
@@ -111,22 +108,13 @@ pub(crate) fn sync(
         let withheld = !proven(ev, &verified);
         out.push(sync_ticket(st, &tx, &key, t, ev, device, withheld)?);
     }
-    let moved: Vec<TicketId> = {
-        let mut s = tx.prepare(
-            "SELECT DISTINCT b.ticket_id FROM bindings b WHERE b.device = ?1 AND b.ended_ms IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = b.ticket_id AND t.device = ?1)
-             ORDER BY b.ticket_id",
-        )?;
-        s.query_map([&device[..]], |r| r.get::<_, Vec<u8>>(0))?
-            .map(|r| {
-                r.map_err(ApiError::from).and_then(|b| {
-                    b.try_into()
-                        .map(TicketId)
-                        .map_err(|_: Vec<u8>| ApiError::internal())
-                })
-            })
-            .collect::<Result<_, _>>()?
-    };
+    let moved: Vec<TicketId> = tx.query_map(
+        "SELECT DISTINCT b.ticket_id FROM bindings b WHERE b.device = ?1 AND b.ended_ms IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = b.ticket_id AND t.device = ?1)
+         ORDER BY b.ticket_id",
+        [&device[..]],
+        |r| r.get::<[u8; 16]>(0).map(TicketId),
+    )?;
     let mut releases = Vec::new();
     for (id, ev) in &evs {
         if release_allowed(ev, &verified, now_ms) {
@@ -144,7 +132,7 @@ pub(crate) fn sync(
         }
     }
     tx.commit()?;
-    st.metrics.sync();
+    c.count(Counted::Sync);
     Ok(SyncResponse {
         server_time_ms: now_ms,
         time_proof: sign_time(&st.secrets.signing, ISSUER_KEY_ID, time_nonce, now_ms),
@@ -166,7 +154,7 @@ pub(crate) fn sync(
 /// `sealed_ticket_seed`, no event seed); the wallet shows it as needing verification.
 fn sync_ticket(
     st: &AppState,
-    tx: &Connection,
+    tx: &Conn<'_>,
     key: &TransportKey,
     t: &TicketRow,
     ev: &EventRow,

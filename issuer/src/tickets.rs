@@ -8,7 +8,7 @@
 //! so the old phone's sealed data no longer matches and its T1 codes stop verifying once
 //! gates load a fresh bundle.
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use crate::db::{Conn, DbError, OptionalExtension, Row, params};
 use tessera_core::sync::api::{HolderChange, OrderRequest, ProfileUpdate};
 use tessera_core::{EventId, TicketId, text};
 use zeroize::Zeroizing;
@@ -54,31 +54,22 @@ pub(crate) const COLUMNS: &str =
     "id, event_id, account_id, seat, holder_name, seed, device, version, revoked";
 
 /// Reads a ticket from a row selected with [`COLUMNS`].
-pub(crate) fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TicketRow> {
-    let id: Vec<u8> = r.get(0)?;
-    let bad =
-        |i| rusqlite::Error::InvalidColumnType(i, "ticket".into(), rusqlite::types::Type::Blob);
-    let id: [u8; 16] = id.try_into().map_err(|_| bad(0))?;
-    let event: i64 = r.get(1)?;
-    let device: Option<Vec<u8>> = r.get(6)?;
-    let device = device
-        .map(|d| <[u8; 32]>::try_from(d).map_err(|_| bad(6)))
-        .transpose()?;
+pub(crate) fn row(r: &Row) -> Result<TicketRow, DbError> {
     Ok(TicketRow {
-        id: TicketId(id),
-        event_id: EventId(u64::try_from(event).map_err(|_| bad(1))?),
+        id: TicketId(r.get(0)?),
+        event_id: EventId(r.get(1)?),
+        device: r.get(6)?,
         account_id: r.get(2)?,
         seat: r.get(3)?,
         holder_name: r.get(4)?,
         seed: Zeroizing::new(r.get(5)?),
-        device,
         version: r.get(7)?,
         revoked: r.get(8)?,
     })
 }
 
 /// A ticket, or `not_found`.
-pub(crate) fn require(c: &Connection, id: &TicketId) -> Result<TicketRow, ApiError> {
+pub(crate) fn require(c: &Conn<'_>, id: &TicketId) -> Result<TicketRow, ApiError> {
     c.query_row(
         &format!("SELECT {COLUMNS} FROM tickets WHERE id = ?1"),
         [&id.0[..]],
@@ -115,11 +106,11 @@ fn bad_text(e: text::FieldError) -> ApiError {
 /// Creates an order's tickets (unbound; they bind to the first device that syncs). Audited.
 /// `before_commit` runs inside the order's transaction (the idempotency key's record).
 pub(crate) fn create_order(
-    c: &mut Connection,
+    c: &Conn<'_>,
     req: &OrderRequest,
     role: &str,
     now_ms: i64,
-    before_commit: impl FnOnce(&Transaction<'_>, &[TicketId]) -> Result<(), ApiError>,
+    before_commit: impl FnOnce(&Conn<'_>, &[TicketId]) -> Result<(), ApiError>,
 ) -> Result<Vec<TicketId>, ApiError> {
     let event = events::require(c, req.event_id)?;
     let email = accounts::normalize_email(&req.email)?;
@@ -149,21 +140,20 @@ pub(crate) fn create_order(
     }
     let tx = c.transaction()?;
     let account = accounts::get_or_create(&tx, &email, now_ms)?;
-    tx.execute(
-        "INSERT INTO orders (account_id, event_id, phone, created_ms) VALUES (?1, ?2, ?3, ?4)",
+    let order: i64 = tx.query_row(
+        "INSERT INTO orders (account_id, event_id, phone, created_ms) VALUES (?1, ?2, ?3, ?4)
+         RETURNING id",
         params![account, sql_id(req.event_id)?, phone, now_ms],
+        |r| r.get(0),
     )?;
-    let order = tx.last_insert_rowid();
     let mut ids = Vec::with_capacity(req.seats.len());
-    {
-        let mut insert = tx.prepare_cached(
+    for seat in &req.seats {
+        let id = TicketId::random().map_err(|_| ApiError::internal())?;
+        let seed = Zeroizing::new(random_bytes(SECRET_LEN)?);
+        tx.execute(
             "INSERT INTO tickets (id, order_id, event_id, account_id, seat, holder_name, seed, version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1)",
-        )?;
-        for seat in &req.seats {
-            let id = TicketId::random().map_err(|_| ApiError::internal())?;
-            let seed = Zeroizing::new(random_bytes(SECRET_LEN)?);
-            insert.execute(params![
+            params![
                 &id.0[..],
                 order,
                 sql_id(req.event_id)?,
@@ -171,9 +161,9 @@ pub(crate) fn create_order(
                 seat,
                 req.holder_name,
                 &seed[..],
-            ])?;
-            ids.push(id);
-        }
+            ],
+        )?;
+        ids.push(id);
     }
     audit::record(
         &tx,
@@ -190,7 +180,7 @@ pub(crate) fn create_order(
 
 /// Binds a ticket to a device and opens its binding-history row.
 pub(crate) fn bind(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     id: &TicketId,
     device: &[u8; 32],
     version: u32,
@@ -209,7 +199,7 @@ pub(crate) fn bind(
 
 /// Ends a ticket's current binding: unbinds it, bumps its version and replaces its seed.
 pub(crate) fn end_binding(
-    tx: &Transaction<'_>,
+    tx: &Conn<'_>,
     id: &TicketId,
     reason: &str,
     now_ms: i64,
@@ -231,12 +221,7 @@ pub(crate) fn end_binding(
 }
 
 /// Revokes a ticket (idempotent). Audited.
-pub(crate) fn revoke(
-    c: &mut Connection,
-    id: &TicketId,
-    role: &str,
-    now_ms: i64,
-) -> Result<(), ApiError> {
+pub(crate) fn revoke(c: &Conn<'_>, id: &TicketId, role: &str, now_ms: i64) -> Result<(), ApiError> {
     let tx = c.transaction()?;
     let t = require(&tx, id)?;
     if !t.revoked {
@@ -250,7 +235,7 @@ pub(crate) fn revoke(
 /// The box office's override of the change block: new holder name and/or account. Audited
 /// with the reason.
 pub(crate) fn override_holder(
-    c: &mut Connection,
+    c: &Conn<'_>,
     id: &TicketId,
     change: &HolderChange,
     role: &str,
@@ -316,12 +301,12 @@ pub(crate) fn override_holder(
 /// account, for the recipient. Returns the transfer id and the recipient's address.
 /// `before_commit` runs inside the transfer's transaction (the idempotency key's record).
 pub(crate) fn transfer(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     id: &TicketId,
     to_email: &str,
     now_ms: i64,
-    before_commit: impl FnOnce(&Transaction<'_>, &str) -> Result<(), ApiError>,
+    before_commit: impl FnOnce(&Conn<'_>, &str) -> Result<(), ApiError>,
 ) -> Result<String, ApiError> {
     let to_email = accounts::normalize_email(to_email)?;
     let tx = c.transaction()?;
@@ -374,7 +359,7 @@ pub(crate) fn transfer(
 /// Accepts a transfer on the recipient's device (its confirmed email must be the
 /// transfer's address). The ticket binds to this device at its next sync.
 pub(crate) fn accept(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     transfer_id: &str,
     now_ms: i64,
@@ -435,18 +420,20 @@ pub(crate) fn accept(
 
 /// Re-binds every ticket of the device's account held by another device to this one.
 pub(crate) fn rebind(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     now_ms: i64,
 ) -> Result<Vec<TicketId>, ApiError> {
     let tx = c.transaction()?;
     let account = accounts::require_of_device(&tx, device)?;
     let held: Vec<TicketRow> = {
-        let mut st = tx.prepare(&format!(
-            "SELECT {COLUMNS} FROM tickets WHERE account_id = ?1 AND device IS NOT NULL AND device <> ?2"
-        ))?;
-        st.query_map(params![account, &device[..]], row)?
-            .collect::<Result<_, _>>()?
+        tx.query_map(
+            &format!(
+                "SELECT {COLUMNS} FROM tickets WHERE account_id = ?1 AND device IS NOT NULL AND device <> ?2"
+            ),
+            params![account, &device[..]],
+            row,
+        )?
     };
     let mut ids = Vec::with_capacity(held.len());
     for t in held {
@@ -469,11 +456,13 @@ pub(crate) fn rebind(
 
 /// Refuses (`change_blocked`) when any ticket of the account belongs to a change-block
 /// event.
-pub(crate) fn check_not_change_blocked(c: &Connection, account: i64) -> Result<(), ApiError> {
+pub(crate) fn check_not_change_blocked(c: &Conn<'_>, account: i64) -> Result<(), ApiError> {
     let event_ids: Vec<i64> = {
-        let mut st = c.prepare("SELECT DISTINCT event_id FROM tickets WHERE account_id = ?1")?;
-        st.query_map([account], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
+        c.query_map(
+            "SELECT DISTINCT event_id FROM tickets WHERE account_id = ?1",
+            [account],
+            |r| r.get(0),
+        )?
     };
     for e in event_ids {
         let id = EventId(u64::try_from(e).map_err(|_| ApiError::internal())?);
@@ -490,7 +479,7 @@ pub(crate) fn check_not_change_blocked(c: &Connection, account: i64) -> Result<(
 /// then the answer is when that link expires and the messages to send (the link to the
 /// new address, the notice to the old one).
 pub(crate) fn update_profile(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     update: &ProfileUpdate,
     now_ms: i64,

@@ -7,9 +7,9 @@
 //! 10 minutes. Tokens are stored as SHA-256 and codes as HMAC under a server key, so the
 //! database alone does not reveal them; the message itself is the only clear copy.
 
+use crate::db::{Conn, OptionalExtension, params};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tessera_core::Verification;
 use tessera_core::sync::api::VerificationStatus;
 use zeroize::Zeroizing;
@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 use crate::accounts;
 use crate::error::ApiError;
 use crate::limits::{self, Kind};
+use crate::metrics::Counted;
 use crate::outbox::Channel;
 use crate::secrets::{new_token, token_hash};
 use crate::state::AppState;
@@ -45,7 +46,7 @@ pub(crate) struct Outgoing {
 }
 
 /// What a device has verified, for its current account.
-pub(crate) fn verified(c: &Connection, device: &[u8; 32]) -> Result<Vec<Verification>, ApiError> {
+pub(crate) fn verified(c: &Conn<'_>, device: &[u8; 32]) -> Result<Vec<Verification>, ApiError> {
     let Some(account) = accounts::of_device(c, device)? else {
         return Ok(Vec::new());
     };
@@ -65,7 +66,7 @@ pub(crate) fn verified(c: &Connection, device: &[u8; 32]) -> Result<Vec<Verifica
 }
 
 fn status(
-    c: &Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     pending: Option<i64>,
 ) -> Result<VerificationStatus, ApiError> {
@@ -77,7 +78,7 @@ fn status(
 
 /// Refuses when the device asked for `channel` messages too often; records this request.
 fn rate_limit(
-    c: &Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     channel: Channel,
     max: i64,
@@ -110,7 +111,7 @@ fn rate_limit(
 
 /// Starts email verification: stores a one-time token and returns the email to send.
 pub(crate) fn request_email(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     email: &str,
     now_ms: i64,
@@ -151,8 +152,7 @@ type EmailTokenRow = (Vec<u8>, String, i64, bool, Option<i64>);
 /// device and account; an email-change link renames the device's account (and returns
 /// the notice for the old address).
 pub(crate) fn confirm_email(
-    st: &AppState,
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     token: &str,
     now_ms: i64,
@@ -166,7 +166,7 @@ pub(crate) fn confirm_email(
         )
         .optional()?;
     let fail = |e: ApiError| {
-        st.metrics.failed_verification("email_token");
+        tx.count(Counted::FailedVerification("email_token"));
         e
     };
     let Some((owner, email, expires, used, change_account)) = row else {
@@ -208,7 +208,7 @@ pub(crate) fn confirm_email(
 /// the old address. Nothing changes until the link is confirmed; a newer request replaces
 /// a pending one. Returns when the link expires and the two messages.
 pub(crate) fn request_email_change(
-    tx: &Connection,
+    tx: &Conn<'_>,
     device: &[u8; 32],
     account: i64,
     old_email: &str,
@@ -256,7 +256,7 @@ pub(crate) fn request_email_change(
 /// the account, the account must still be free to change, and the address must still be
 /// free. Audited; returns the notice to the old address.
 fn finish_email_change(
-    tx: &Connection,
+    tx: &Conn<'_>,
     device: &[u8; 32],
     account: i64,
     new_email: &str,
@@ -330,7 +330,7 @@ fn six_digits() -> Result<Zeroizing<String>, ApiError> {
 /// Starts SMS verification for a phone of one of the account's orders.
 pub(crate) fn request_phone(
     st: &AppState,
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     phone: &str,
     now_ms: i64,
@@ -338,7 +338,7 @@ pub(crate) fn request_phone(
     let phone = accounts::normalize_phone(phone)?;
     // IMMEDIATE: the limits are read and counted in one write transaction, also when
     // several issuers share the database.
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.transaction()?;
     let account = accounts::require_of_device(&tx, device)?;
     let on_order = tx
         .query_row(
@@ -367,9 +367,18 @@ pub(crate) fn request_phone(
     let expires = now_ms + SMS_CODE_TTL_MS;
     // A new code replaces the pending one and its attempt count.
     tx.execute(
-        "INSERT OR REPLACE INTO sms_codes (device, account_id, phone, code_mac, expires_ms, wrong_attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, 0)",
-        params![&device[..], account, phone, code_mac(st, device, &code), expires],
+        "INSERT INTO sms_codes (device, account_id, phone, code_mac, expires_ms, wrong_attempts)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0)
+         ON CONFLICT (device) DO UPDATE SET account_id = excluded.account_id,
+             phone = excluded.phone, code_mac = excluded.code_mac,
+             expires_ms = excluded.expires_ms, wrong_attempts = 0",
+        params![
+            &device[..],
+            account,
+            phone,
+            code_mac(st, device, &code),
+            expires
+        ],
     )?;
     let s = status(&tx, device, Some(expires))?;
     tx.commit()?;
@@ -390,7 +399,7 @@ pub(crate) fn request_phone(
 /// Drops the code [`request_phone`] stored for `device` (the one expiring at
 /// `expires_ms`, not a newer one) when it could not be sent.
 pub(crate) fn withdraw_phone_code(
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     expires_ms: i64,
 ) -> Result<(), ApiError> {
@@ -404,7 +413,7 @@ pub(crate) fn withdraw_phone_code(
 /// Checks an SMS code.
 pub(crate) fn confirm_phone(
     st: &AppState,
-    c: &mut Connection,
+    c: &Conn<'_>,
     device: &[u8; 32],
     code: &str,
     now_ms: i64,
@@ -413,7 +422,7 @@ pub(crate) fn confirm_phone(
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::bad_request("the code is 6 digits"));
     }
-    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.transaction()?;
     let row: Option<(i64, String, Vec<u8>, i64, u32)> = tx
         .query_row(
             "SELECT account_id, phone, code_mac, expires_ms, wrong_attempts FROM sms_codes WHERE device = ?1",
@@ -449,7 +458,7 @@ pub(crate) fn confirm_phone(
     ctx.extend_from_slice(device);
     ctx.extend_from_slice(code.as_bytes());
     if hmac::verify(&st.secrets.code_key, &ctx, &mac).is_err() {
-        st.metrics.failed_verification("sms_code");
+        tx.count(Counted::FailedVerification("sms_code"));
         limits::record(&tx, &st.limits, Kind::WrongPerPhone, &phone, now_ms)?;
         limits::record(
             &tx,
@@ -472,7 +481,8 @@ pub(crate) fn confirm_phone(
     }
     tx.execute("DELETE FROM sms_codes WHERE device = ?1", [&device[..]])?;
     tx.execute(
-        "INSERT OR REPLACE INTO phone_verified (device, account_id, phone, at_ms) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO phone_verified (device, account_id, phone, at_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device, account_id) DO UPDATE SET phone = excluded.phone, at_ms = excluded.at_ms",
         params![&device[..], account, phone, now_ms],
     )?;
     let s = status(&tx, device, None)?;

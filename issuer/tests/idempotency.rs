@@ -83,12 +83,7 @@ async fn audit(h: &Harness) -> Vec<AuditEntry> {
 
 /// Orders and tickets in the issuer's database, read beside the running issuer.
 fn stored(h: &Harness) -> (i64, i64) {
-    let c = rusqlite::Connection::open(h.data_dir().join("issuer.sqlite")).unwrap();
-    let n = |t: &str| {
-        c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))
-            .unwrap()
-    };
-    (n("orders"), n("tickets"))
+    (h.stored_count("orders"), h.stored_count("tickets"))
 }
 
 #[tokio::test]
@@ -260,11 +255,7 @@ async fn a_retried_token_or_transfer_gets_the_first_answer() {
         )
         .await
         .ok();
-    let raw = std::fs::read(h.data_dir().join("issuer.sqlite"))
-        .into_iter()
-        .chain(std::fs::read(h.data_dir().join("issuer.sqlite-wal")))
-        .flatten()
-        .collect::<Vec<u8>>();
+    let raw = h.stored_bytes();
     for secret in [a.token.as_bytes(), key.as_bytes()] {
         assert!(
             !raw.windows(secret.len()).any(|w| w == secret),

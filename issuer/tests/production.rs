@@ -142,18 +142,6 @@ async fn assert_no_outbox(h: &Harness) {
     }
 }
 
-/// Every byte of every file in the issuer's data directory (database, WAL, scan log).
-fn data_dir_bytes(dir: &Path) -> Vec<u8> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            all.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    all
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -223,9 +211,8 @@ async fn sms_go_through_the_webhook_a_failing_webhook_leaves_no_code_and_nothing
     let sms_code_request_again = request_code(&h, &d).await.ok::<VerificationStatus>();
     assert!(sms_code_request_again.pending_expires_at_ms.is_some());
     let pending_code = six_digits(hook.calls()[2].1["body"].as_str().unwrap());
-    let dir = h.data_dir();
     h.issuer.take().unwrap().shutdown().await;
-    let bytes = data_dir_bytes(&dir);
+    let bytes = h.stored_bytes();
     assert!(
         contains(&bytes, b"ada@example.org") && contains(&bytes, PHONE.as_bytes()),
         "the files read are the issuer's database"
@@ -248,9 +235,8 @@ async fn in_dev_mode_the_outbox_is_the_one_clear_copy_and_the_search_finds_it() 
     d.enroll(&h).await;
     request_email(&h, &d, "ada@example.org").await;
     let token = param(&h.last_message("ada@example.org").await.body, "token");
-    let dir = h.data_dir();
     h.issuer.take().unwrap().shutdown().await;
-    assert!(holds_token(&data_dir_bytes(&dir), &token));
+    assert!(holds_token(&h.stored_bytes(), &token));
 }
 
 // ---- (a) a real SMTP server, through the issuer binary ------------------------------

@@ -59,6 +59,9 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// Whether the issuer reads [`Harness::clock`] (a restart keeps it so).
     manual: bool,
+    /// The PostgreSQL database of this issuer, when the tests run on PostgreSQL
+    /// ([`POSTGRES_ENV`]); `None`: the SQLite file in the data dir.
+    pub database: Option<String>,
     /// The issuer's public key, when it was started here (kept when [`Harness::issuer`] is
     /// taken).
     key: Option<[u8; 32]>,
@@ -131,8 +134,9 @@ impl Reply {
     }
 }
 
-fn config(data_dir: PathBuf, clock: Option<&ManualClock>) -> IssuerConfig {
+fn config(data_dir: PathBuf, database: Option<&str>, clock: Option<&ManualClock>) -> IssuerConfig {
     let mut cfg = IssuerConfig::new(data_dir);
+    cfg.database = database.map(str::to_owned);
     if let Some(c) = clock {
         let c = c.clone();
         cfg.clock = Arc::new(move || c.now_unix_ms());
@@ -165,7 +169,12 @@ impl Harness {
         } else {
             SystemWallClock.now_unix_ms()
         });
-        let mut cfg = config(dir.path().join("issuer"), manual.then_some(&clock));
+        let database = fresh_database();
+        let mut cfg = config(
+            dir.path().join("issuer"),
+            database.as_deref(),
+            manual.then_some(&clock),
+        );
         f(&mut cfg);
         let issuer = Issuer::start(cfg).await.unwrap();
         Self {
@@ -177,6 +186,7 @@ impl Harness {
             clock,
             dir,
             manual,
+            database,
         }
     }
 
@@ -193,6 +203,7 @@ impl Harness {
             dir: tempfile::tempdir().unwrap(),
             manual: false,
             key: None,
+            database: None,
         }
     }
 
@@ -205,12 +216,53 @@ impl Harness {
     /// the default configuration.
     pub async fn restart(&mut self) {
         self.issuer.take().unwrap().shutdown().await;
-        let cfg = config(self.data_dir(), self.manual.then_some(&self.clock));
+        let cfg = config(
+            self.data_dir(),
+            self.database.as_deref(),
+            self.manual.then_some(&self.clock),
+        );
         let issuer = Issuer::start(cfg).await.unwrap();
         self.url = issuer.url();
         self.admin = issuer.admin_token();
         self.key = Some(issuer.issuer_public_key());
         self.issuer = Some(issuer);
+    }
+
+    /// `SELECT COUNT(*) FROM table` in the issuer's database, read beside the issuer.
+    pub fn stored_count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        match &self.database {
+            Some(url) => psql(url, &sql).trim().parse().unwrap(),
+            None => rusqlite::Connection::open(self.data_dir().join("issuer.sqlite"))
+                .unwrap()
+                .query_row(&sql, [], |r| r.get(0))
+                .unwrap(),
+        }
+    }
+
+    /// Every byte the issuer stored: the files of its data directory (database, WAL) and,
+    /// on PostgreSQL, a dump of its database's rows.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(self.data_dir()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                all.extend(std::fs::read(&path).unwrap());
+            }
+        }
+        if let Some(url) = &self.database {
+            let out = std::process::Command::new("pg_dump")
+                .args(["--data-only", "--no-owner", url])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "pg_dump: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            all.extend(out.stdout);
+        }
+        all
     }
 
     /// The issuer's public key (of an issuer started here).
@@ -621,4 +673,50 @@ pub async fn signed_post(
         .await
         .unwrap();
     Reply::read(resp).await
+}
+
+/// The environment variable naming a PostgreSQL server to run the issuer on in tests, as
+/// a `postgres://user@host:port/db` URL of a user that may create databases
+/// (`scripts/postgres.sh` starts one). Unset: the tests run on SQLite.
+pub const POSTGRES_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
+
+/// A new empty database on the test server, when [`POSTGRES_ENV`] is set: its URL. Each
+/// harness gets its own, so tests run in parallel as on SQLite; they are left in the
+/// throwaway test cluster (`scripts/postgres.sh stop` removes it).
+pub fn fresh_database() -> Option<String> {
+    let server = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
+    let mut id = [0u8; 8];
+    SystemRandom::new().fill(&mut id).unwrap();
+    let name = format!("tessera_t_{}", hex::encode(id));
+    psql(&server, &format!("CREATE DATABASE {name}"));
+    let (base, rest) = server.rsplit_once('/').unwrap();
+    let query = rest
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    Some(format!("{base}/{name}{query}"))
+}
+
+/// Runs one statement with `psql` (Debian's `postgresql-client`) and returns its output.
+fn psql(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+            url,
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("psql: {e} (is postgresql-client installed?)"));
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -52,7 +52,7 @@ pub(super) async fn list_tokens(
     staff: Staff,
 ) -> JsonResult<Vec<TokenInfo>> {
     staff.require(&[Role::Admin])?;
-    st.db.call(|c| staff_tokens::list(c)).await.map(Json)
+    st.db.call(staff_tokens::list).await.map(Json)
 }
 
 /// `POST /v1/admin/tokens/{id}/revoke`: the token stops working at once. Audited.
@@ -80,7 +80,7 @@ pub(super) async fn events(
     st.db
         .call(move |c| {
             events::put(c, &policy, actor.as_str(), now)?;
-            Ok(policy)
+            Ok(policy.clone())
         })
         .await
         .map(Json)

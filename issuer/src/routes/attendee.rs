@@ -68,11 +68,10 @@ pub(super) async fn email_confirm(
     s: Signed<EmailConfirm>,
 ) -> JsonResult<VerificationStatus> {
     let now = st.now_ms();
-    let st2 = st.clone();
     let token = Zeroizing::new(s.body.token);
     let (r, notice) = st
         .db
-        .call(move |c| verification::confirm_email(&st2, c, &s.device, &token, now))
+        .call(move |c| verification::confirm_email(c, &s.device, &token, now))
         .await?;
     if let Some(msg) = notice {
         send(&st, msg).await?;

@@ -52,19 +52,23 @@ pub(super) async fn scans(
     for r in &records {
         staff.require_gate_id(&r.gate_id)?;
     }
-    let st2 = st.clone();
     let event = staff.event();
-    st.db
+    let merged = st
+        .db
         .call(move |c| {
             if let Some(event) = event {
                 gate::check_records_event(c, event, &records)?;
             }
-            let mut answer = gate::merge(&st2, c, &records)?;
+            let mut merged = gate::merge(c, &records)?;
             if let Some(event) = event {
-                gate::keep_event_duplicates(c, event, &mut answer)?;
+                gate::keep_event_duplicates(c, event, &mut merged.answer)?;
             }
-            Ok(answer)
+            Ok(merged)
         })
-        .await
-        .map(Json)
+        .await?;
+    for outcome in merged.new_outcomes {
+        st.metrics.scan(outcome);
+    }
+    st.metrics.duplicate_admissions(merged.new_duplicates);
+    Ok(Json(merged.answer))
 }

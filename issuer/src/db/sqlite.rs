@@ -1,19 +1,23 @@
-//! The issuer database: one SQLite file in the data directory, WAL, versioned migrations.
+//! The SQLite engine: one file in the data directory, WAL, versioned migrations
+//! (`PRAGMA user_version`), opened through [`tessera_core::sqlite`].
 //!
-//! A `rusqlite::Connection` is not `Sync`, so it sits behind a mutex and every piece of
-//! database work runs on a blocking thread ([`Db::call`]), one short transaction at a time.
+//! A `rusqlite::Connection` is not `Sync`, so it sits behind a mutex: one transaction at a
+//! time, `BEGIN IMMEDIATE` so that another process sharing the file waits rather than
+//! failing halfway.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
+use rusqlite::types::{Value as SqlValue, ValueRef};
 use tessera_core::sqlite::{self, OpenError, Options, Schema};
 
+use super::{Committed, Conn, DbError, Engine, Row, Value};
 use crate::error::{ApiError, IssuerError};
 
 /// Migrations in order: `MIGRATION_n` brings the file to version `n` (`PRAGMA
 /// user_version`). The missing ones run in one transaction with the version bump.
-const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     MIGRATION_1,
     MIGRATION_2,
     MIGRATION_3,
@@ -21,9 +25,10 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_5,
     MIGRATION_6,
     MIGRATION_7,
+    MIGRATION_8,
 ];
 
-/// The issuer's schema (version 7), opened through [`tessera_core::sqlite`].
+/// The issuer's schema (version 8), opened through [`tessera_core::sqlite`].
 const SCHEMA: Schema = Schema::new(MIGRATIONS);
 
 const MIGRATION_1: &str = "
@@ -188,11 +193,25 @@ WHEN OLD.credential IS NOT NEW.credential BEGIN
 END;
 ";
 
-/// Shared handle to the issuer database.
-#[derive(Clone)]
-pub(crate) struct Db(Arc<Mutex<Connection>>);
+/// The merged scan log of every gate moves from its own file (tessera-gate's `ScanLog`,
+/// which one process holds exclusively) into the database every instance shares
+/// (`crate::gate::merge`, issue 14); a record is counted in the metrics when it is first
+/// stored, so `scans_counted` goes.
+const MIGRATION_8: &str = "
+CREATE TABLE scan_records (
+    gate_id TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, ticket TEXT,
+    step INTEGER, outcome TEXT NOT NULL, reentry INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (gate_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX scan_records_admissions ON scan_records (outcome, ticket, at_ms, gate_id, seq);
+DROP TABLE scans_counted;
+";
 
-impl Db {
+/// Shared handle to the SQLite database.
+#[derive(Clone)]
+pub(crate) struct SqliteDb(Arc<Mutex<Connection>>);
+
+impl SqliteDb {
     /// Opens (or creates) the database at `path` and migrates it.
     pub(crate) fn open(path: &Path) -> Result<Self, IssuerError> {
         // Shared locking (the default): instances may share the file (`crate::limits`).
@@ -200,23 +219,85 @@ impl Db {
         Ok(Self(Arc::new(Mutex::new(opened.conn))))
     }
 
-    /// Runs `f` on the connection on this thread (callers are already on a blocking thread).
-    pub(crate) fn blocking<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        // A panic while holding the lock cannot leave a half-done change: an open
-        // transaction rolls back when dropped. So a poisoned lock is still usable.
-        let mut guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
-    }
-
-    /// Runs `f` on the connection on a blocking thread.
-    pub(crate) async fn call<T: Send + 'static>(
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread, committed whatever
+    /// `f` returns (`super` module docs); an error only when the commit failed.
+    pub(crate) fn transaction<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let db = self.clone();
-        tokio::task::spawn_blocking(move || db.blocking(f))
-            .await
-            .map_err(|_| ApiError::internal())?
+        mut f: impl FnMut(&Conn<'_>) -> Result<T, ApiError>,
+    ) -> Result<Committed<T>, ApiError> {
+        // A panic while holding the lock cannot leave a half-done change: the guard below
+        // rolls back. So a poisoned lock is still usable.
+        let guard = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        guard
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(DbError::from)?;
+        let open = RollbackOnDrop(&guard);
+        let conn = Conn::new(Engine::Sqlite(&guard));
+        let out = f(&conn);
+        open.0.execute_batch("COMMIT").map_err(DbError::from)?;
+        std::mem::forget(open);
+        Ok((out, conn.take_counted()))
+    }
+}
+
+/// Rolls back a transaction that did not reach its commit (an error or a panic in it).
+struct RollbackOnDrop<'a>(&'a Connection);
+
+impl Drop for RollbackOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Runs one statement.
+pub(super) fn execute(c: &Connection, sql: &str, values: &[Value]) -> Result<usize, DbError> {
+    let mut st = c.prepare_cached(sql)?;
+    Ok(st.execute(rusqlite::params_from_iter(values.iter().map(to_sql)))?)
+}
+
+/// Runs one query and reads every row.
+pub(super) fn query(c: &Connection, sql: &str, values: &[Value]) -> Result<Vec<Row>, DbError> {
+    let mut st = c.prepare_cached(sql)?;
+    let n = st.column_count();
+    let mut rows = st.query(rusqlite::params_from_iter(values.iter().map(to_sql)))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let values = (0..n)
+            .map(|i| r.get_ref(i).map(from_sql))
+            .collect::<Result<_, _>>()?;
+        out.push(Row { values });
+    }
+    Ok(out)
+}
+
+fn to_sql(v: &Value) -> SqlValue {
+    match v {
+        Value::Null => SqlValue::Null,
+        Value::Int(i) => SqlValue::Integer(*i),
+        Value::Text(s) => SqlValue::Text(s.clone()),
+        Value::Blob(b) => SqlValue::Blob(b.clone()),
+    }
+}
+
+fn from_sql(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        // The issuer stores no REAL: one read as text shows up as a type error.
+        ValueRef::Real(f) => Value::Text(f.to_string()),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => Self::NoRow,
+            e => Self::Engine(e.to_string()),
+        }
     }
 }
 
@@ -224,7 +305,7 @@ impl Db {
 /// variant.
 fn open_error(e: OpenError) -> IssuerError {
     match e {
-        OpenError::Sqlite(e) => e.into(),
+        OpenError::Sqlite(e) => IssuerError::Storage(e.to_string()),
         OpenError::NewerSchema { found, .. } => IssuerError::NewerSchema(found),
     }
 }
@@ -268,11 +349,14 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("issuer.sqlite");
-        drop(Db::open(&path).unwrap());
+        drop(SqliteDb::open(&path).unwrap());
         let c = Connection::open(&path).unwrap();
         c.pragma_update(None, "user_version", 99).unwrap();
         drop(c);
-        assert!(matches!(Db::open(&path), Err(IssuerError::NewerSchema(99))));
+        assert!(matches!(
+            SqliteDb::open(&path),
+            Err(IssuerError::NewerSchema(99))
+        ));
         let c = Connection::open(&path).unwrap();
         let v: u32 = c
             .pragma_query_value(None, "user_version", |r| r.get(0))
