@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use tessera_issuer::{
-    DEFAULT_RELEASE_SECRET_LEAD, DeliveryOptions, ISSUER_KEY_ID, Issuer, IssuerConfig, Limits,
+    DATABASE_ENV, DEFAULT_RELEASE_SECRET_LEAD, DeliveryOptions, ISSUER_KEY_ID, Issuer,
+    IssuerConfig, Limits,
 };
 
 use crate::error::{CliError, EXIT_CODES};
@@ -40,6 +41,12 @@ pub struct ServeArgs {
     /// Directory for the issuer's database, signing key and admin token (created, private to the user).
     #[arg(long, value_name = "DIR", default_value = "tessera-issuer-data")]
     data_dir: PathBuf,
+    /// Keep the issuer's data in PostgreSQL instead of the data directory's SQLite file:
+    /// postgres://user@host:port/db (plain TCP: loopback or a private network). Several
+    /// issuers may share one database. Else the environment variable TESSERA_DATABASE_URL,
+    /// which keeps a password out of the process list.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// TCP port (0 picks a free one).
     #[arg(long, value_name = "N", default_value_t = 8080)]
     port: u16,
@@ -93,6 +100,11 @@ pub async fn run(cmd: IssuerCommand) -> Result<ExitCode, CliError> {
 /// `issuer serve`: start, print what an operator needs, wait for a stop signal.
 async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let mut config = IssuerConfig::new(&args.data_dir);
+    config.database = args
+        .database
+        .clone()
+        .or_else(|| std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty()));
+    let on_postgres = config.database.is_some();
     config.bind = SocketAddr::new(args.bind, args.port);
     config.limits.enroll_per_address.max = args.enroll_per_address;
     config.release_secret_lead =
@@ -116,6 +128,10 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         hex::encode(issuer.issuer_public_key())
     );
     println!("data dir: {}", args.data_dir.display());
+    if on_postgres {
+        // Not the URL: it may hold a password.
+        println!("database: PostgreSQL");
+    }
     if args.dev {
         eprintln!(
             "note: --dev: every email and SMS, codes and links included, is readable at GET /v1/dev/outbox"

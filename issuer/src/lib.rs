@@ -45,7 +45,7 @@ pub use gate::ScanUploadResponse;
 pub use limits::{Limits, RateLimit};
 pub use outbox::{Channel, DevOutbox, MessageSender, SendError};
 pub use secrets::ISSUER_KEY_ID;
-pub use server::{DEFAULT_RELEASE_SECRET_LEAD, Issuer, IssuerConfig, RunningIssuer};
+pub use server::{DATABASE_ENV, DEFAULT_RELEASE_SECRET_LEAD, Issuer, IssuerConfig, RunningIssuer};
 pub use sms_webhook::SmsWebhook;
 pub use smtp::{EMAIL_SUBJECT, SmtpSender};
 pub use verification::{

@@ -1,16 +1,19 @@
-//! `tessera-issuer --data-dir DIR [--port N] [--bind ADDR] [--enroll-per-address N] [--release-lead-mins N]
+//! `tessera-issuer --data-dir DIR [--database URL] [--port N] [--bind ADDR] [--enroll-per-address N] [--release-lead-mins N]
 //! (--dev | --smtp-url URL --mail-from ADDR --sms-webhook URL)`: runs the reference issuer
 //! until Ctrl-C and prints its URL and admin token.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use tessera_issuer::{DeliveryOptions, Issuer, IssuerConfig};
+use tessera_issuer::{DATABASE_ENV, DeliveryOptions, Issuer, IssuerConfig};
 
 const USAGE: &str =
-    "usage: tessera-issuer [--data-dir DIR] [--port N] [--bind ADDR] [--enroll-per-address N]
+    "usage: tessera-issuer [--data-dir DIR] [--database URL] [--port N] [--bind ADDR] [--enroll-per-address N]
                       (--dev | --smtp-url URL --mail-from ADDR --sms-webhook URL)
   --data-dir DIR  database and keys (default ./tessera-issuer-data)
+  --database URL  keep the data in PostgreSQL instead: postgres://user@host:port/db
+                  (else the environment variable TESSERA_DATABASE_URL, which keeps a
+                  password out of the process list; unset: SQLite in the data dir)
   --port N        TCP port (default 0: any free port)
   --bind ADDR     IP address to listen on (default 127.0.0.1)
   --enroll-per-address N
@@ -41,6 +44,7 @@ fn parse_args() -> Result<IssuerConfig, String> {
         let mut value = || args.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
             "--data-dir" => config.data_dir = value()?.into(),
+            "--database" => config.database = Some(value()?),
             "--port" => port = value()?.parse().map_err(|_| "bad --port".to_owned())?,
             "--bind" => ip = value()?.parse().map_err(|_| "bad --bind".to_owned())?,
             "--enroll-per-address" => {
@@ -68,6 +72,9 @@ fn parse_args() -> Result<IssuerConfig, String> {
         }
     }
     config.bind = SocketAddr::new(ip, port);
+    if config.database.is_none() {
+        config.database = std::env::var(DATABASE_ENV).ok().filter(|u| !u.is_empty());
+    }
     delivery.apply(&mut config).map_err(|e| e.to_string())?;
     Ok(config)
 }

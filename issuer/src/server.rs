@@ -58,6 +58,10 @@ pub struct IssuerConfig {
     pub release_secret_lead: Duration,
 }
 
+/// The environment variable the issuer binaries read a PostgreSQL URL from when no
+/// `--database` is given (a URL with a password stays out of the process list).
+pub const DATABASE_ENV: &str = "TESSERA_DATABASE_URL";
+
 /// Default [`IssuerConfig::release_secret_lead`]: two hours, time for every gate to
 /// refresh its bundle before doors open.
 pub const DEFAULT_RELEASE_SECRET_LEAD: Duration = Duration::from_secs(2 * 3600);
