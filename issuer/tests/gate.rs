@@ -222,3 +222,41 @@ async fn a_gate_export_round_trips_through_the_issuer() {
     let up: ScanUploadResponse = h.post_raw("/v1/gate/scans", Some(&gate), export).await.ok();
     assert_eq!(up.imported, 1);
 }
+
+/// An issuer from before the scan log moved into the database kept it in `scans.sqlite`:
+/// a new issuer adopts those records at start (an upload of them is then `unchanged`) and
+/// renames the file, so a restart does not adopt it twice.
+#[tokio::test]
+async fn an_old_scan_log_file_is_adopted_once() {
+    let record = |seq, at_ms| tessera_gate::ScanRecord {
+        gate_id: "north".into(),
+        seq,
+        at_ms,
+        ticket: Some("0123456789abcdef0123456789abcdef".parse().unwrap()),
+        step: Some(7),
+        outcome: tessera_gate::Outcome::Admit,
+        reentry: false,
+    };
+    let old = vec![record(1, 1_000), record(2, 2_000)];
+    let mut h = Harness::start_with(|cfg| {
+        std::fs::create_dir_all(&cfg.data_dir).unwrap();
+        let mut log = ScanLog::open(cfg.data_dir.join("scans.sqlite")).unwrap();
+        log.merge(&old).unwrap();
+    })
+    .await;
+    assert!(!h.data_dir().join("scans.sqlite").exists());
+    assert!(h.data_dir().join("scans.sqlite.adopted").exists());
+    assert_eq!(h.stored_count("scan_records"), 2);
+    h.restart().await;
+    assert_eq!(h.stored_count("scan_records"), 2);
+    let r: ScanUploadResponse = h
+        .post_raw(
+            "/v1/gate/scans",
+            Some(&h.admin),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .await
+        .ok();
+    assert_eq!((r.imported, r.unchanged), (0, 2));
+    assert_eq!(r.duplicate_admissions.len(), 1, "{r:?}");
+}
