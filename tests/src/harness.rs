@@ -32,6 +32,11 @@ use tessera_core::sync::transport::{Ephemeral, TransportContext, TransportKey};
 use tessera_core::{EventId, EventPolicy, ManualClock, TicketId};
 use tessera_issuer::{Issuer, IssuerConfig, RunningIssuer};
 
+#[path = "postgres.rs"]
+pub mod postgres;
+
+use postgres::TestDatabase;
+
 /// 2027-01-15 08:00:00 UTC: "now" when a test starts.
 pub const START_MS: i64 = 1_800_000_000_000;
 
@@ -62,6 +67,10 @@ pub struct Harness {
     /// The issuer's public key, when it was started here (kept when [`Harness::issuer`] is
     /// taken).
     key: Option<[u8; 32]>,
+    /// The issuer's PostgreSQL database, when `TESSERA_TEST_POSTGRES_URL` names a server
+    /// ([`postgres::fresh_database`]); a restart keeps it. Last, so it is dropped after the
+    /// issuer.
+    database: Option<TestDatabase>,
 }
 
 /// An answer, read whole.
@@ -131,13 +140,29 @@ impl Reply {
     }
 }
 
-fn config(data_dir: PathBuf, clock: Option<&ManualClock>) -> IssuerConfig {
+fn config(
+    data_dir: PathBuf,
+    clock: Option<&ManualClock>,
+    database: Option<&TestDatabase>,
+) -> IssuerConfig {
     let mut cfg = IssuerConfig::new(data_dir);
     if let Some(c) = clock {
         let c = c.clone();
         cfg.clock = Arc::new(move || c.now_unix_ms());
     }
+    use_database(&mut cfg, database.map(TestDatabase::url));
     cfg
+}
+
+/// Puts the issuer of `cfg` on the PostgreSQL database `url`; `None` leaves it on SQLite in
+/// its data directory.
+///
+/// MERGE (issue 14 item 1): this body waits for the storage rewrite. Once `IssuerConfig`
+/// has its `database: Option<String>` field, replace the line below with
+/// `cfg.database = url.map(str::to_owned);`. Until then every issuer runs on SQLite and
+/// the per-test database is created and dropped unused.
+pub fn use_database(cfg: &mut IssuerConfig, url: Option<&str>) {
+    let _ = (cfg, url);
 }
 
 impl Harness {
@@ -165,7 +190,12 @@ impl Harness {
         } else {
             SystemWallClock.now_unix_ms()
         });
-        let mut cfg = config(dir.path().join("issuer"), manual.then_some(&clock));
+        let database = postgres::fresh_database().await;
+        let mut cfg = config(
+            dir.path().join("issuer"),
+            manual.then_some(&clock),
+            database.as_ref(),
+        );
         f(&mut cfg);
         let issuer = Issuer::start(cfg).await.unwrap();
         Self {
@@ -177,6 +207,7 @@ impl Harness {
             clock,
             dir,
             manual,
+            database,
         }
     }
 
@@ -193,6 +224,7 @@ impl Harness {
             dir: tempfile::tempdir().unwrap(),
             manual: false,
             key: None,
+            database: None,
         }
     }
 
@@ -201,11 +233,21 @@ impl Harness {
         self.dir.path().join("issuer")
     }
 
+    /// The URL of the issuer's PostgreSQL database, when the tests run on PostgreSQL
+    /// (`TESSERA_TEST_POSTGRES_URL`); `None` on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(TestDatabase::url)
+    }
+
     /// Stops the issuer and starts a new one on the same data directory (and clock), with
     /// the default configuration.
     pub async fn restart(&mut self) {
         self.issuer.take().unwrap().shutdown().await;
-        let cfg = config(self.data_dir(), self.manual.then_some(&self.clock));
+        let cfg = config(
+            self.data_dir(),
+            self.manual.then_some(&self.clock),
+            self.database.as_ref(),
+        );
         let issuer = Issuer::start(cfg).await.unwrap();
         self.url = issuer.url();
         self.admin = issuer.admin_token();
