@@ -8,6 +8,7 @@
 #   scripts/postgres.sh start    starts it (installs and initialises it first if needed)
 #                                and prints its URL, postgres://tessera@127.0.0.1:PORT/tessera
 #   scripts/postgres.sh url      prints the URL of the running server
+#   scripts/postgres.sh pid      prints the server's (postmaster's) process id
 #   scripts/postgres.sh status   says whether it runs
 #   scripts/postgres.sh stop     stops it (pg_ctl stop -m fast); data stays for the next start
 #   scripts/postgres.sh destroy  stops it and deletes the cluster
@@ -179,7 +180,8 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) running || die "not running ($data)"; url ;;
+  pid) running || die "not running ($data)"; head -n 1 "$data/postmaster.pid" ;;
   status) if running; then say "running: $(url)"; else say "not running ($data)"; exit 3; fi ;;
   destroy) stop; rm -rf "$base"; say "deleted $base" ;;
-  *) die "usage: scripts/postgres.sh start|stop|url|status|destroy" ;;
+  *) die "usage: scripts/postgres.sh start|stop|url|pid|status|destroy" ;;
 esac

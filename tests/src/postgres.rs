@@ -78,43 +78,55 @@ pub async fn fresh_database() -> Option<TestDatabase> {
     let server = std::env::var(POSTGRES_URL_VAR)
         .ok()
         .filter(|s| !s.is_empty())?;
+    Some(
+        create_database(&server)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}: {e}")),
+    )
+}
+
+/// A new empty database `tessera_t_<random>` on the PostgreSQL server at `server` (a URL
+/// whose role may create databases), dropped with the guard.
+pub async fn create_database(server: &str) -> Result<TestDatabase, String> {
     let mut random = [0u8; 8];
-    SystemRandom::new().fill(&mut random).unwrap();
+    SystemRandom::new()
+        .fill(&mut random)
+        .map_err(|_| "no random numbers".to_owned())?;
     let name = format!("{TEST_DATABASE_PREFIX}{}", hex::encode(random));
-    let url = database_url(&server, &name);
-    let client = connect(&server)
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}: {e}"));
+    let url = database_url(server, &name)?;
+    let client = connect(server).await?;
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
-        .unwrap_or_else(|e| {
-            panic!("{POSTGRES_URL_VAR}: CREATE DATABASE {name}: {e} (the role needs CREATEDB)")
-        });
-    Some(TestDatabase { server, name, url })
+        .map_err(|e| format!("CREATE DATABASE {name}: {e} (the role needs CREATEDB)"))?;
+    Ok(TestDatabase {
+        server: server.to_owned(),
+        name,
+        url,
+    })
 }
 
 /// `server` (a `postgres://` or `postgresql://` URL) naming the database `name` instead of
 /// its own; its query parameters stay.
-pub fn database_url(server: &str, name: &str) -> String {
+pub fn database_url(server: &str, name: &str) -> Result<String, String> {
     let Some(scheme_end) = server.find("://").map(|i| i + 3) else {
-        panic!("{POSTGRES_URL_VAR} must be a URL, postgres://user@host:port/database");
+        return Err("not a URL: postgres://user@host:port/database expected".to_owned());
     };
     let rest = &server[scheme_end..];
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let after_path = rest[authority_end..]
         .find('?')
         .map_or("", |q| &rest[authority_end + q..]);
-    format!(
+    Ok(format!(
         "{}{}/{name}{after_path}",
         &server[..scheme_end],
         &rest[..authority_end]
-    )
+    ))
 }
 
 /// A client of `url` without TLS (loopback tests; the workspace has no TLS crate for
 /// PostgreSQL), its connection driven by a task of the current runtime.
-async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, String> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))?;

@@ -30,8 +30,13 @@ fn a_url_names_the_new_database_and_keeps_the_rest() {
         ),
         ("postgres://u@h/", "postgres://u@h/tessera_t_x"),
     ] {
-        assert_eq!(database_url(server, "tessera_t_x"), want, "{server}");
+        assert_eq!(
+            database_url(server, "tessera_t_x").unwrap(),
+            want,
+            "{server}"
+        );
     }
+    assert!(database_url("host=127.0.0.1 user=tessera", "tessera_t_x").is_err());
 }
 
 /// A client of `url` whose connection runs on the test's runtime.
