@@ -41,7 +41,8 @@ is_root=0
 # Runs a command as the user that owns the cluster.
 as_owner() {
   if [ "$is_root" = 1 ]; then
-    runuser -u postgres -- "$@"
+    # From /, which the postgres user can enter (the checkout may not be reachable).
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
@@ -82,7 +83,11 @@ base_dir() {
 
 base=$(base_dir)
 data=$base/data
+# A unix socket path has at most 107 bytes: a deep checkout puts the socket under /tmp.
 sock=$base/run
+if [ "${#sock}" -gt 80 ]; then
+  sock=/tmp/tessera-pg-run-$(printf '%s' "$base" | cksum | cut -d ' ' -f 1)
+fi
 log=$base/server.log
 port_file=$base/port
 
@@ -114,8 +119,6 @@ init_cluster() {
     chown postgres: "$base"
   fi
   chmod 700 "$base"
-  as_owner mkdir -p "$sock"
-  as_owner chmod 700 "$sock"
   as_owner "$bin/initdb" -D "$data" --no-sync --no-locale -E UTF8 \
     --auth-local=peer --auth-host=reject >/dev/null
   # The owner through the socket (a private directory) by its OS name; the test role from
@@ -138,6 +141,8 @@ start() {
       rm -rf "$data"
     fi
     [ -f "$data/PG_VERSION" ] || init_cluster "$bin"
+    as_owner mkdir -p "$sock"
+    as_owner chmod 700 "$sock"
     local tries=0 port
     while :; do
       port=$(free_port)
@@ -182,6 +187,6 @@ case "${1:-}" in
   url) running || die "not running ($data)"; url ;;
   pid) running || die "not running ($data)"; head -n 1 "$data/postmaster.pid" ;;
   status) if running; then say "running: $(url)"; else say "not running ($data)"; exit 3; fi ;;
-  destroy) stop; rm -rf "$base"; say "deleted $base" ;;
+  destroy) stop; rm -rf "$base" "$sock"; say "deleted $base" ;;
   *) die "usage: scripts/postgres.sh start|stop|url|pid|status|destroy" ;;
 esac
