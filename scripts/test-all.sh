@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# A PostgreSQL server given by the caller is used by the PostgreSQL step alone (below): every
+# other step runs the issuer on SQLite, as it always has.
+postgres_url_given=${TESSERA_TEST_POSTGRES_URL:-}
+unset TESSERA_TEST_POSTGRES_URL
+
 step "cargo fmt --check"
 cargo fmt --all --check
 
@@ -127,6 +132,30 @@ step "issuer production mode: emails through a real SMTP server (aiosmtpd), SMS 
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r issuer/tests/requirements-smtp.txt
 TESSERA_SMTP_PYTHON="$PWD/$venv/bin/python" TESSERA_REQUIRE_SMTP_SINK=1 \
   cargo test -p tessera-issuer --locked --test production
+
+step "issuer on PostgreSQL: the issuer's tests and the end-to-end tests against a real server"
+# The shared harness (tests/src/harness.rs) gives each issuer a fresh database on the server
+# of TESSERA_TEST_POSTGRES_URL (tests/src/postgres.rs). Given one, that server is used;
+# otherwise scripts/postgres.sh installs Debian's postgresql (as root) and starts a private
+# one (its own cluster under target/pg, 127.0.0.1 only), stopped when this script ends,
+# failed or not.
+if [ -n "$postgres_url_given" ]; then
+  TESSERA_TEST_POSTGRES_URL=$postgres_url_given
+  echo "PostgreSQL: the server given in TESSERA_TEST_POSTGRES_URL"
+else
+  trap 'scripts/postgres.sh stop' EXIT
+  TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh start)
+  echo "PostgreSQL: a private server, $TESSERA_TEST_POSTGRES_URL"
+fi
+export TESSERA_TEST_POSTGRES_URL
+# Here the two-instance test (issuer/tests/two_instances.rs) must run, not say it skipped.
+TESSERA_REQUIRE_POSTGRES=1 cargo test -p tessera-issuer --locked
+TESSERA_REQUIRE_POSTGRES=1 cargo test -p tessera-tests --locked
+if [ -z "$postgres_url_given" ]; then
+  scripts/postgres.sh stop
+  trap - EXIT
+fi
+unset TESSERA_TEST_POSTGRES_URL
 
 step "bindings: build tessera-ffi, regenerate Kotlin, Python and Swift"
 bindings/generate.sh

@@ -16,7 +16,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use common::{Device, Harness, POSTGRES_ENV, fresh_database, param};
+use common::postgres::{POSTGRES_URL_VAR, fresh_database};
+use common::{Device, Harness, param};
 use tessera_core::sync::api::{
     EmailConfirm, EmailRequest, EnrollRequest, OrderRequest, OrderResponse, TransferRequest,
     TransferResponse,
@@ -105,25 +106,25 @@ async fn order_with_key(h: &Harness, key: &str, req: &OrderRequest) -> OrderResp
 
 #[tokio::test]
 async fn two_issuers_on_one_database_sell_bind_transfer_and_count_once() {
-    let Some(database) = fresh_database() else {
+    let Some(database) = fresh_database().await else {
         assert!(
-            std::env::var_os("TESSERA_REQUIRE_POSTGRES").is_none(),
-            "TESSERA_REQUIRE_POSTGRES is set but {POSTGRES_ENV} is not"
+            std::env::var("TESSERA_REQUIRE_POSTGRES")
+                .unwrap_or_default()
+                .is_empty(),
+            "TESSERA_REQUIRE_POSTGRES is set but {POSTGRES_URL_VAR} is not"
         );
-        eprintln!("SKIPPED: {POSTGRES_ENV} is not set; this test needs PostgreSQL");
+        eprintln!("SKIPPED: {POSTGRES_URL_VAR} is not set; this test needs PostgreSQL");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
     let mut procs = Processes(Vec::new());
     // One after the other: the second finds the schema and the keys the first created.
-    let (url_a, admin_a) = spawn(&mut procs, &database, &dir.path().join("a"));
-    let (url_b, admin_b) = spawn(&mut procs, &database, &dir.path().join("b"));
+    let (url_a, admin_a) = spawn(&mut procs, database.url(), &dir.path().join("a"));
+    let (url_b, admin_b) = spawn(&mut procs, database.url(), &dir.path().join("b"));
     assert_ne!(url_a, url_b);
     assert_eq!(admin_a, admin_b, "one admin token, kept in the database");
-    let mut a = Harness::attach(url_a, admin_a);
-    let mut b = Harness::attach(url_b, admin_b);
-    a.database = Some(database.clone());
-    b.database = Some(database);
+    let a = Harness::attach(url_a, admin_a).owning_database(database);
+    let b = Harness::attach(url_b, admin_b);
     let (a, b) = (Arc::new(a), Arc::new(b));
 
     // An event created on one instance is the other's too.

@@ -32,6 +32,11 @@ use tessera_core::sync::transport::{Ephemeral, TransportContext, TransportKey};
 use tessera_core::{EventId, EventPolicy, ManualClock, TicketId};
 use tessera_issuer::{Issuer, IssuerConfig, RunningIssuer};
 
+#[path = "postgres.rs"]
+pub mod postgres;
+
+use postgres::TestDatabase;
+
 /// 2027-01-15 08:00:00 UTC: "now" when a test starts.
 pub const START_MS: i64 = 1_800_000_000_000;
 
@@ -59,12 +64,13 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// Whether the issuer reads [`Harness::clock`] (a restart keeps it so).
     manual: bool,
-    /// The PostgreSQL database of this issuer, when the tests run on PostgreSQL
-    /// ([`POSTGRES_ENV`]); `None`: the SQLite file in the data dir.
-    pub database: Option<String>,
     /// The issuer's public key, when it was started here (kept when [`Harness::issuer`] is
     /// taken).
     key: Option<[u8; 32]>,
+    /// The issuer's PostgreSQL database, when `TESSERA_TEST_POSTGRES_URL` names a server
+    /// ([`postgres::fresh_database`]); a restart keeps it. Last, so it is dropped after the
+    /// issuer.
+    database: Option<TestDatabase>,
 }
 
 /// An answer, read whole.
@@ -134,14 +140,24 @@ impl Reply {
     }
 }
 
-fn config(data_dir: PathBuf, database: Option<&str>, clock: Option<&ManualClock>) -> IssuerConfig {
+fn config(
+    data_dir: PathBuf,
+    clock: Option<&ManualClock>,
+    database: Option<&TestDatabase>,
+) -> IssuerConfig {
     let mut cfg = IssuerConfig::new(data_dir);
-    cfg.database = database.map(str::to_owned);
     if let Some(c) = clock {
         let c = c.clone();
         cfg.clock = Arc::new(move || c.now_unix_ms());
     }
+    use_database(&mut cfg, database.map(TestDatabase::url));
     cfg
+}
+
+/// Puts the issuer of `cfg` on the PostgreSQL database `url`; `None` leaves it on SQLite in
+/// its data directory.
+pub fn use_database(cfg: &mut IssuerConfig, url: Option<&str>) {
+    cfg.database = url.map(str::to_owned);
 }
 
 impl Harness {
@@ -169,11 +185,11 @@ impl Harness {
         } else {
             SystemWallClock.now_unix_ms()
         });
-        let database = fresh_database();
+        let database = postgres::fresh_database().await;
         let mut cfg = config(
             dir.path().join("issuer"),
-            database.as_deref(),
             manual.then_some(&clock),
+            database.as_ref(),
         );
         f(&mut cfg);
         let issuer = Issuer::start(cfg).await.unwrap();
@@ -212,14 +228,28 @@ impl Harness {
         self.dir.path().join("issuer")
     }
 
+    /// Makes this harness (of an issuer running elsewhere, [`Harness::attach`]) read and
+    /// own `database`, the one that issuer runs on: [`Harness::stored_count`] reads it and
+    /// dropping the harness drops it.
+    pub fn owning_database(mut self, database: TestDatabase) -> Self {
+        self.database = Some(database);
+        self
+    }
+
+    /// The URL of the issuer's PostgreSQL database, when the tests run on PostgreSQL
+    /// (`TESSERA_TEST_POSTGRES_URL`); `None` on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(TestDatabase::url)
+    }
+
     /// Stops the issuer and starts a new one on the same data directory (and clock), with
     /// the default configuration.
     pub async fn restart(&mut self) {
         self.issuer.take().unwrap().shutdown().await;
         let cfg = config(
             self.data_dir(),
-            self.database.as_deref(),
             self.manual.then_some(&self.clock),
+            self.database.as_ref(),
         );
         let issuer = Issuer::start(cfg).await.unwrap();
         self.url = issuer.url();
@@ -231,7 +261,7 @@ impl Harness {
     /// `SELECT COUNT(*) FROM table` in the issuer's database, read beside the issuer.
     pub fn stored_count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        match &self.database {
+        match self.database_url() {
             Some(url) => psql(url, &sql).trim().parse().unwrap(),
             None => rusqlite::Connection::open(self.data_dir().join("issuer.sqlite"))
                 .unwrap()
@@ -250,7 +280,7 @@ impl Harness {
                 all.extend(std::fs::read(&path).unwrap());
             }
         }
-        if let Some(url) = &self.database {
+        if let Some(url) = self.database_url() {
             let out = std::process::Command::new("pg_dump")
                 .args(["--data-only", "--no-owner", url])
                 .output()
@@ -675,30 +705,8 @@ pub async fn signed_post(
     Reply::read(resp).await
 }
 
-/// The environment variable naming a PostgreSQL server to run the issuer on in tests, as
-/// a `postgres://user@host:port/db` URL of a user that may create databases
-/// (`scripts/postgres.sh` starts one). Unset: the tests run on SQLite.
-pub const POSTGRES_ENV: &str = "TESSERA_TEST_POSTGRES_URL";
-
-/// A new empty database on the test server, when [`POSTGRES_ENV`] is set: its URL. Each
-/// harness gets its own, so tests run in parallel as on SQLite; they are left in the
-/// throwaway test cluster (`scripts/postgres.sh stop` removes it).
-pub fn fresh_database() -> Option<String> {
-    let server = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty())?;
-    let mut id = [0u8; 8];
-    SystemRandom::new().fill(&mut id).unwrap();
-    let name = format!("tessera_t_{}", hex::encode(id));
-    psql(&server, &format!("CREATE DATABASE {name}"));
-    let (base, rest) = server.rsplit_once('/').unwrap();
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Some(format!("{base}/{name}{query}"))
-}
-
 /// Runs one statement with `psql` (Debian's `postgresql-client`) and returns its output.
-fn psql(url: &str, sql: &str) -> String {
+pub fn psql(url: &str, sql: &str) -> String {
     let out = std::process::Command::new("psql")
         .args([
             "-X",

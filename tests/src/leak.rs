@@ -209,65 +209,28 @@ fn decoded_tokens(text: &str) -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-/// Every secret the reference issuer keeps in `data_dir`: its signing seed (and both
-/// halves of the SHA-512 expansion Ed25519 derives from it), every `meta` value (admin
-/// token, the SMS code key), every event seed and release secret, every ticket seed,
-/// every stored SMS code MAC and token hash.
-pub fn issuer_secrets(data_dir: &Path) -> Secrets {
-    let c = rusqlite::Connection::open_with_flags(
-        data_dir.join("issuer.sqlite"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .unwrap();
+/// Every secret the reference issuer of `h` keeps in its database (the SQLite file in its
+/// data dir, or its PostgreSQL database): its signing seed (and both halves of the
+/// SHA-512 expansion Ed25519 derives from it), every `meta` value (admin token, the SMS
+/// code key), every event seed and release secret, every ticket seed, every stored SMS
+/// code MAC and token hash.
+pub fn issuer_secrets(h: &crate::Harness) -> Secrets {
     let mut s = Secrets::default();
-    let rows = |sql: &str, name: &str, s: &mut Secrets| {
-        let mut st = c.prepare(sql).unwrap();
-        let all: Vec<(String, Vec<u8>)> = st
-            .query_map([], |r| {
-                Ok((r.get::<_, rusqlite::types::Value>(0)?, r.get(1)?))
-            })
-            .unwrap()
-            .map(|r| {
-                let (k, v) = r.unwrap();
-                let k = match k {
-                    rusqlite::types::Value::Integer(i) => i.to_string(),
-                    rusqlite::types::Value::Text(t) => t,
-                    other => format!("{other:?}"),
-                };
-                (format!("{name} {k}"), v)
-            })
-            .collect();
-        for (n, v) in all {
-            s.add(n, &v);
+    // (name, key column, secret column, table), the key as text, the secret as bytes.
+    let queries = [
+        ("issuer signing seed", "key_id", "seed", "issuer_keys"),
+        ("issuer meta", "key", "value", "meta"),
+        ("event seed", "event_id", "event_seed", "events"),
+        ("release secret", "event_id", "release_secret", "events"),
+        ("ticket seed", "id", "seed", "tickets"),
+        ("SMS code MAC", "device", "code_mac", "sms_codes"),
+        ("bearer token hash", "role", "token_hash", "tokens"),
+    ];
+    for (name, key, secret, table) in queries {
+        for (k, v) in stored_rows(h, key, secret, table) {
+            s.add(format!("{name} {k}"), &v);
         }
-    };
-    rows(
-        "SELECT key_id, seed FROM issuer_keys",
-        "issuer signing seed",
-        &mut s,
-    );
-    rows("SELECT key, value FROM meta", "issuer meta", &mut s);
-    rows(
-        "SELECT event_id, event_seed FROM events",
-        "event seed",
-        &mut s,
-    );
-    rows(
-        "SELECT event_id, release_secret FROM events",
-        "release secret",
-        &mut s,
-    );
-    rows("SELECT hex(id), seed FROM tickets", "ticket seed", &mut s);
-    rows(
-        "SELECT hex(device), code_mac FROM sms_codes",
-        "SMS code MAC",
-        &mut s,
-    );
-    rows(
-        "SELECT role, token_hash FROM tokens",
-        "bearer token hash",
-        &mut s,
-    );
+    }
     let seeds: Vec<(String, Vec<u8>)> =
         s.0.iter()
             .filter(|(n, _)| n.starts_with("issuer signing seed"))
@@ -280,6 +243,46 @@ pub fn issuer_secrets(data_dir: &Path) -> Secrets {
         s.add(format!("{n}: Ed25519 prefix half"), &h.as_ref()[32..]);
     }
     s
+}
+
+/// `(key, secret)` of every row of `table`, read beside the issuer: the key as text (bytes
+/// in hex), the secret's bytes.
+fn stored_rows(h: &crate::Harness, key: &str, secret: &str, table: &str) -> Vec<(String, Vec<u8>)> {
+    if let Some(url) = h.database_url() {
+        let sql = format!("SELECT {key}::text, encode({secret}, 'hex') FROM {table}");
+        return crate::harness::psql(url, &sql)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (k, v) = l.rsplit_once('|').unwrap();
+                // A bytea key reads `\\x0a1b…`: named as SQLite's hex() names it.
+                let k = k
+                    .strip_prefix("\\x")
+                    .map_or_else(|| k.to_owned(), str::to_uppercase);
+                (k, hex::decode(v).unwrap())
+            })
+            .collect();
+    }
+    let c = rusqlite::Connection::open_with_flags(
+        h.data_dir().join("issuer.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut st = c
+        .prepare(&format!("SELECT {key}, {secret} FROM {table}"))
+        .unwrap();
+    st.query_map([], |r| {
+        let k = match r.get::<_, rusqlite::types::Value>(0)? {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            rusqlite::types::Value::Blob(b) => hex::encode_upper(b),
+            other => format!("{other:?}"),
+        };
+        Ok((k, r.get(1)?))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
 }
 
 /// A ticket row's id, version and sealed seeds.

@@ -21,9 +21,13 @@ use tessera_core::sync::session::WalletSync;
 use tessera_core::{EventPolicy, KeyVault, MemoryKeyVault, Wallet, WalletConfig};
 use tessera_issuer::RunningIssuer;
 
+pub use harness::postgres::{
+    POSTGRES_URL_VAR, TEST_DATABASE_PREFIX, TestDatabase, create_database, database_url,
+    fresh_database,
+};
 pub use harness::{
     Device, Harness, Reply, START_MS, install_ring, param, signed_post, six_digits, try_unseal,
-    unseal,
+    unseal, use_database,
 };
 pub use vault::{FileKeyVault, KeystoreDirVault};
 

@@ -85,7 +85,7 @@ async fn every_secret_holder_prints_redacted_in_every_encoding() {
         .apply_sync(&outcome.response, &outcome.key, &outcome.time_nonce)
         .unwrap();
 
-    let mut secrets = issuer_secrets(&env.dir.path().join("issuer"));
+    let mut secrets = issuer_secrets(&env);
     secrets.extend(wallet_secrets(&env.dir.path().join("dora.db"), &vault));
     for (name, got) in [
         ("ticket seed", &ticket_seed[..]),

@@ -90,7 +90,7 @@ async fn a_bundle_fetched_from_the_issuer_holds_no_seed_or_private_key() {
     let box_office_token = env
         .mint_with(&tessera_core::sync::api::TokenRequest::box_office(None))
         .await;
-    let mut secrets = issuer_secrets(&env.dir.path().join("issuer"));
+    let mut secrets = issuer_secrets(&env);
     for p in [&ann, &ben, &ben_new] {
         secrets.extend(wallet_secrets(&p.db, &p.vault));
     }
