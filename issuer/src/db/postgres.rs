@@ -24,6 +24,11 @@ use crate::error::{ApiError, IssuerError};
 const POOL_SIZE: usize = 16;
 /// How often a transaction that lost a conflict runs again before the request fails.
 const MAX_ATTEMPTS: u32 = 30;
+/// Attempts a transaction makes on its own before it queues behind the others that lost a
+/// conflict ([`ConflictQueue`]).
+const OPTIMISTIC_ATTEMPTS: u32 = 2;
+/// The lock transactions that lost conflicts take to run one at a time.
+const CONFLICT_LOCK: i64 = 0x0074_6573_7365_7272; // "tesserr"
 /// A lock only migrations take, so that instances starting together migrate once.
 const MIGRATION_LOCK: i64 = 0x0074_6573_7365_7261; // "tessera"
 
@@ -103,14 +108,18 @@ impl PgConn {
         &self,
         mut f: impl FnMut(&Conn<'_>) -> Result<T, ApiError>,
     ) -> Result<Committed<T>, ApiError> {
+        let mut queue: Option<ConflictQueue<'_>> = None;
         for attempt in 1..=MAX_ATTEMPTS {
+            if attempt > OPTIMISTIC_ATTEMPTS && queue.is_none() {
+                queue = Some(ConflictQueue::join(self)?);
+            }
             self.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
             let conn = Conn::new(Engine::Postgres(self));
             let out = match catch_unwind(AssertUnwindSafe(|| f(&conn))) {
                 Ok(out) => out,
                 Err(panic) => {
                     // The connection goes back to the pool: it must not stay inside
-                    // this transaction.
+                    // this transaction (the queue's guard unlocks as the panic unwinds).
                     let _ = self.batch("ROLLBACK");
                     resume_unwind(panic)
                 }
@@ -129,7 +138,7 @@ impl PgConn {
             }
             // Back off a little, longer each time, so the conflicting transactions do
             // not meet again at once.
-            let jitter = u64::from(rand_byte()) % 4;
+            let jitter = u64::from(rand_byte()) % (4 * u64::from(attempt));
             std::thread::sleep(Duration::from_millis(u64::from(attempt) + jitter));
         }
         Err(ApiError::internal())
@@ -160,6 +169,31 @@ impl PgConn {
 
     pub(super) fn batch(&self, sql: &str) -> Result<(), DbError> {
         Ok(self.handle.block_on(self.client.batch_execute(sql))?)
+    }
+}
+
+/// Transactions that keep losing serialization conflicts (a hot row or range: a global
+/// rate limit under a burst of enrolments, one event's sequence number under a burst of
+/// sales) run again one at a time, each under a session lock taken before its snapshot:
+/// optimistic while conflicts are rare, serialized like one SQLite writer when they are
+/// not, so a burst slows down instead of failing. Unlocked when dropped, also while a
+/// panic unwinds, so no pooled connection keeps it.
+struct ConflictQueue<'a>(&'a PgConn);
+
+impl<'a> ConflictQueue<'a> {
+    fn join(conn: &'a PgConn) -> Result<Self, DbError> {
+        conn.batch(&format!("SELECT pg_advisory_lock({CONFLICT_LOCK})"))?;
+        Ok(Self(conn))
+    }
+}
+
+impl Drop for ConflictQueue<'_> {
+    fn drop(&mut self) {
+        // A failure leaves the lock with the session; the connection is then unusable
+        // anyway and the pool drops it when the server closes it.
+        let _ = self
+            .0
+            .batch(&format!("SELECT pg_advisory_unlock({CONFLICT_LOCK})"));
     }
 }
 
