@@ -405,8 +405,8 @@ mod tests {
         ];
         let mut m = o.clone();
         let mut carry = 0u16;
-        for i in 0..32 {
-            let s = u16::from(m.signature[32 + i]) + u16::from(l[i]) + carry;
+        for (i, li) in l.iter().enumerate() {
+            let s = u16::from(m.signature[32 + i]) + u16::from(*li) + carry;
             m.signature[32 + i] = (s & 0xff) as u8;
             carry = s >> 8;
         }
