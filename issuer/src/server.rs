@@ -119,6 +119,7 @@ impl Issuer {
             release_secret_lead_ms: i64::try_from(config.release_secret_lead.as_millis())
                 .unwrap_or(i64::MAX),
             scans: Mutex::new(scans),
+            releases: crate::release::ReleaseCache::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;

@@ -9,6 +9,7 @@ use crate::db::Db;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::outbox::MessageSender;
+use crate::release::ReleaseCache;
 use crate::secrets::IssuerSecrets;
 
 /// The issuer's running state.
@@ -29,6 +30,8 @@ pub(crate) struct AppState {
     pub release_secret_lead_ms: i64,
     /// The merged scan log of every gate (tessera-gate's own format, its own file).
     pub scans: Mutex<ScanLog>,
+    /// Release objects signed once and served from memory (`GET /v1/events/{id}/release`).
+    pub releases: ReleaseCache,
 }
 
 /// The state as handlers receive it.
