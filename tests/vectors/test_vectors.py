@@ -1523,3 +1523,27 @@ def test_release_objects_cover_every_refusal():
     assert (worked["body_len"], len(worked["text"])) == (122, 300)
     # Every size of last digit group (none, 1-6 bytes) is exercised.
     assert {v["body_len"] % 7 for v in RELEASES["vectors"]} == set(range(7))
+
+
+def test_release_worked_example_in_the_protocol_is_the_vector():
+    """PROTOCOL.md §14.4 quotes the vector's keys, fields, signature, digits and text, and
+    §14.3's length bound is the longest body's digit count."""
+    doc = (HERE.parent.parent / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 14.4 ") : doc.index("### 14.5 ")]
+    v = next(x for x in RELEASES["vectors"] if x["name"] == "event-5001-version-1")
+    body = bytes.fromhex(v["body_hex"])
+    for part in (
+        v["issuer_seed_hex"],
+        v["issuer_public_key_hex"],
+        v["secret_hex"],
+        v["signature_hex"],
+        RELEASES["domain_hex"],
+        body[1:9].hex(),
+        body[13:21].hex(),
+        v["text"],
+        v["text"][3:20],
+        v["text"][-8:],
+    ):
+        assert part in section, part
+    limit = c1_digit_count(RELEASE_HEADER + RELEASE_MAX_SECRET + 64)
+    assert limit == 530 and f"longer than {limit} bytes" in doc[doc.index("### 14.3 ") :]
