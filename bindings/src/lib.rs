@@ -26,8 +26,8 @@ pub use tessera_gate::{
     AdmissionRef, Anomaly, DuplicateAdmission, MergeReport, RejectReason, ScanResult, Verdict,
 };
 pub use types::{
-    CodeFormat, Enrollment, EventPolicy, Frame, RevealState, SyncReport, TicketSummary, TimeStatus,
-    TotpAlgorithm, Verification, VerificationStatus,
+    CodeFormat, Enrollment, EventPolicy, Frame, ReleaseApplied, RevealState, SyncReport,
+    TicketSummary, TimeStatus, TotpAlgorithm, Verification, VerificationStatus,
 };
 pub use wallet::Wallet;
 pub use watch::WatchHandle;

@@ -5,5 +5,6 @@ pub use tessera_core::clock::TimeStatus;
 pub use tessera_core::sync::api::{EnrollResponse as Enrollment, VerificationStatus};
 pub use tessera_core::sync::apply::SyncReport;
 pub use tessera_core::{
-    CodeFormat, EventPolicy, Frame, RevealState, TicketSummary, TotpAlgorithm, Verification,
+    CodeFormat, EventPolicy, Frame, ReleaseApplied, RevealState, TicketSummary, TotpAlgorithm,
+    Verification,
 };

@@ -7,11 +7,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tessera_core::TicketId;
 use tessera_core::sync::api::{IssuerKey, ProfileUpdate};
 use tessera_core::sync::client::{ClientOptions, IssuerClient};
 use tessera_core::sync::session::WalletSync;
 use tessera_core::wallet::WalletConfig;
+use tessera_core::{EventId, TicketId};
 use tokio::sync::watch;
 
 use crate::errors::WalletError;
@@ -21,7 +21,8 @@ use crate::foreign::{
 };
 use crate::runtime::run;
 use crate::types::{
-    Enrollment, Frame, RevealState, SyncReport, TicketSummary, TimeStatus, VerificationStatus,
+    Enrollment, Frame, ReleaseApplied, RevealState, SyncReport, TicketSummary, TimeStatus,
+    VerificationStatus,
 };
 use crate::watch::{WatchHandle, start_watch};
 
@@ -188,6 +189,31 @@ impl Wallet {
         Ok(self.session.wallet().pin_issuer_keys(&keys)?)
     }
 
+    /// Applies a release object: the text of the QR code a venue shows at the entrance of a
+    /// strict just-in-time event (or of `fetch_release`'s answer). Offline: checked against
+    /// the pinned issuer keys and stored as a sync would, so the event's tickets draw codes
+    /// once proven time has opened their window. Scanning it twice is fine (`updated` is
+    /// false). Refused, changing nothing: `Invalid` (not a release object, or an event that
+    /// is not strict just-in-time), `BadSignature` (not signed by a pinned issuer key),
+    /// `NotFound` (no ticket of the event in this wallet), `Conflict` (a newer release
+    /// version is held), `WalletLocked`.
+    pub fn apply_release(&self, text: String) -> Result<ReleaseApplied, WalletError> {
+        let result = self.session.wallet().apply_release(&text);
+        match &result {
+            Ok(r) => self.log.info(|| {
+                format!(
+                    "release of event {} applied (version {}, updated {})",
+                    r.event_id, r.version, r.updated
+                )
+            }),
+            Err(e) => self
+                .log
+                .warn(|| format!("apply_release failed: {}", e.kind())),
+        }
+        self.changed();
+        result
+    }
+
     /// What the wallet knows of the time now (trusted time).
     pub fn time_status(&self) -> TimeStatus {
         self.session.wallet().time_status()
@@ -276,6 +302,20 @@ impl Wallet {
             )
         });
         Ok(r)
+    }
+
+    /// Fetches the event's release object from the issuer's static, cacheable URL
+    /// (`GET /v1/events/{id}/release`) and applies it, as `apply_release` does: at doors
+    /// open this unlocks a strict just-in-time event's tickets without a full sync.
+    /// `NotFound` before the window opens (nothing is published yet); `BadSignature` or
+    /// `BadResponse` for an answer that is not the pinned issuer's object of this event
+    /// (nothing changes); `Network` offline: scan the venue's QR code instead.
+    pub async fn fetch_release(&self, event_id: EventId) -> Result<ReleaseApplied, WalletError> {
+        let s = self.session.clone();
+        self.call("fetch_release", async move {
+            Ok(s.fetch_release(event_id).await?)
+        })
+        .await
     }
 
     /// Fetches the issuer's clock, signed by a pinned issuer key over a fresh nonce, and

@@ -1,6 +1,6 @@
 //! The issuer's bearer-token endpoints (docs/API.md) the CLI calls: admin (events, orders,
-//! tokens, the dev outbox) and gate (bundles). Device-signed attendee calls are not here:
-//! they go through core's `WalletSync`.
+//! tokens, the dev outbox, release objects) and gate (bundles), and the public release
+//! object. Device-signed attendee calls are not here: they go through core's `WalletSync`.
 
 use std::time::Duration;
 
@@ -60,16 +60,23 @@ pub enum ApiCallError {
 }
 
 /// A client for the issuer's bearer-token endpoints, holding one token (admin, box
-/// office or gate: the issuer decides what each may do).
+/// office or gate: the issuer decides what each may do), or none for the public ones.
 pub struct IssuerApi {
     http: reqwest::Client,
     base: String,
-    token: Zeroizing<String>,
+    token: Option<Zeroizing<String>>,
 }
 
 impl IssuerApi {
     /// A client for the issuer at `base_url` using `token`.
     pub fn new(base_url: &str, token: &str) -> Result<Self, ApiCallError> {
+        let mut api = Self::public(base_url)?;
+        api.token = Some(Zeroizing::new(token.to_owned()));
+        Ok(api)
+    }
+
+    /// A client for the issuer's public endpoints at `base_url`: no token is sent.
+    pub fn public(base_url: &str) -> Result<Self, ApiCallError> {
         let url: Url = check_base_url(base_url)?;
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
@@ -80,7 +87,7 @@ impl IssuerApi {
             http,
             // Endpoint paths start with '/': keep the base without a trailing one.
             base: url.as_str().trim_end_matches('/').to_owned(),
-            token: Zeroizing::new(token.to_owned()),
+            token: None,
         })
     }
 
@@ -145,26 +152,45 @@ impl IssuerApi {
             .await
     }
 
+    /// The event's release object as the public path serves it (no token needed), or
+    /// `None` while the issuer answers "not yet" (404: before the window, or an event it
+    /// does not publish).
+    pub async fn public_release(&self, event: EventId) -> Result<Option<String>, ApiCallError> {
+        match self.get_text(&format!("/v1/events/{event}/release")).await {
+            Ok(text) => Ok(Some(text)),
+            Err(ApiCallError::Status { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The event's release object at any time, before the window too (admin only; the
+    /// issuer audits it).
+    pub async fn export_release(&self, event: EventId) -> Result<String, ApiCallError> {
+        self.get_text(&format!("/v1/admin/events/{event}/release"))
+            .await
+    }
+
     async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,
         body: &B,
     ) -> Result<R, ApiCallError> {
-        let req = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(self.token.as_str())
-            .json(body);
+        let req = self.authorized(self.http.post(format!("{}{path}", self.base)).json(body));
         let text = self.send(path, req).await?;
         decode(path, &text)
     }
 
     async fn get_text(&self, path: &str) -> Result<String, ApiCallError> {
-        let req = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(self.token.as_str());
+        let req = self.authorized(self.http.get(format!("{}{path}", self.base)));
         self.send(path, req).await
+    }
+
+    /// The request with the bearer token, when this client holds one.
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t.as_str()),
+            None => req,
+        }
     }
 
     /// Sends and reads the body; a non-2xx answer becomes [`ApiCallError::Status`] with

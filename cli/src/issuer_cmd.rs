@@ -1,5 +1,6 @@
 //! `tessera issuer serve`: the reference issuer as a long-running process; `issuer event`,
-//! `order` and `token` set one up (`setup_cmd`).
+//! `order` and `token` set one up (`setup_cmd`); `issuer release-qr` prints a strict
+//! event's release object for the door (`release_cmd`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -12,6 +13,7 @@ use tessera_issuer::{
 };
 
 use crate::error::{CliError, EXIT_CODES};
+use crate::release_cmd::{self, ReleaseQrArgs};
 use crate::setup_cmd::{self, EventCommand, OrderCommand, TokenCommand};
 
 /// `tessera issuer …`
@@ -33,6 +35,12 @@ pub enum IssuerCommand {
     /// (admin token).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Prints a strict just-in-time event's release object as a QR code and as text, for
+    /// the sign a venue shows or prints at the entrance: a phone with no signal scans it
+    /// and its tickets unlock. Public from the window's opening; before it only with
+    /// --before-window and the admin token (audited), with a warning.
+    #[command(after_help = EXIT_CODES)]
+    ReleaseQr(ReleaseQrArgs),
 }
 
 /// `tessera issuer serve` options.
@@ -94,6 +102,7 @@ pub async fn run(cmd: IssuerCommand) -> Result<ExitCode, CliError> {
         IssuerCommand::Event(cmd) => setup_cmd::event(cmd).await,
         IssuerCommand::Order(cmd) => setup_cmd::order(cmd).await,
         IssuerCommand::Token(cmd) => setup_cmd::token(cmd).await,
+        IssuerCommand::ReleaseQr(args) => release_cmd::run(args).await,
     }
 }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::text;
+use common::{decode_drawn, is_qr_line, text};
 use std::process::{Command, Output};
 
 /// `tessera demo --frames 1` (drawn, not headless) in a terminal of `cols`×`rows`.
@@ -19,45 +19,6 @@ fn demo_in(cols: u32, rows: u32) -> Output {
         .env("LINES", rows.to_string())
         .output()
         .unwrap()
-}
-
-/// Whether a line is part of a drawn QR code (half blocks only, quiet zone included).
-fn is_qr_line(l: &str) -> bool {
-    let blocks = l.chars().all(|c| matches!(c, '█' | '▀' | '▄' | ' '));
-    // A quiet-zone line is all full blocks; any other line of a code has half blocks.
-    blocks && (l.contains(['▀', '▄']) || l.chars().count() > 20 && !l.contains(' '))
-}
-
-/// Decodes a code drawn as text, as a camera would see it on a terminal whose glyphs are
-/// light on dark (the colours the CLI sets): each cell is two module rows, a glyph's
-/// foreground half is light, the rest dark.
-fn decode_drawn(lines: &[&str]) -> String {
-    let w = lines[0].chars().count();
-    let (px, h) = (4, lines.len() * 2);
-    let (iw, ih) = (w * px, h * px);
-    let mut img = vec![0u8; iw * ih];
-    for (row, l) in lines.iter().enumerate() {
-        for (x, c) in l.chars().enumerate() {
-            let (top, bottom) = match c {
-                '█' => (true, true),
-                '▀' => (true, false),
-                '▄' => (false, true),
-                _ => (false, false),
-            };
-            for (half, light) in [(0, top), (1, bottom)] {
-                let y0 = (row * 2 + half) * px;
-                for y in y0..y0 + px {
-                    for xx in x * px..(x + 1) * px {
-                        img[y * iw + xx] = if light { 255 } else { 0 };
-                    }
-                }
-            }
-        }
-    }
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(iw, ih, |x, y| img[y * iw + x]);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code expected");
-    grids[0].decode().unwrap().1
 }
 
 #[test]

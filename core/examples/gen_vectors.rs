@@ -1,6 +1,7 @@
 //! Writes the rotating-code test vectors `tests/vectors/t1.json`, `tests/vectors/s1.json`
-//! and `tests/vectors/c1.json` (docs/PROTOCOL.md §11) from fixed inputs, through the
-//! public `tessera_core::code` API.
+//! and `tests/vectors/c1.json` (docs/PROTOCOL.md §11), and the release-object vectors
+//! `tests/vectors/release.json` (§14), from fixed inputs, through the public
+//! `tessera_core::code` API.
 //!
 //! Deterministic: every seed, key and time is fixed, and Ed25519 signatures are deterministic,
 //! so running it again gives byte-identical files. Run from anywhere in the workspace:
@@ -20,6 +21,7 @@ use ring::signature::Ed25519KeyPair;
 use serde_json::{Value, json};
 use tessera_core::code::c1::{C1Code, reference_of};
 use tessera_core::code::release::release_mac;
+use tessera_core::code::release_object::{DOMAIN as RELEASE_DOMAIN, ReleaseObject};
 use tessera_core::code::s1::{Credential, S1Code, SignedCredential, public_key};
 use tessera_core::code::t1::{T1Code, T1Params};
 use tessera_core::code::totp::format_code;
@@ -644,6 +646,413 @@ fn c1_vectors() -> Res<Value> {
     }))
 }
 
+/// One positive release-object case (docs/PROTOCOL.md §14).
+struct ReleaseCase {
+    name: &'static str,
+    key_label: &'static str,
+    key_id: u32,
+    event: u64,
+    version: u32,
+    opens_at: i64,
+    secret_len: usize,
+}
+
+/// Writes a release object body as text, whatever it holds (the digit groups of §7.7.2):
+/// how the negative cases put edited bodies on the wire.
+fn release_text(body: &[u8]) -> String {
+    let digits: &[usize] = &[0, 3, 5, 8, 10, 13, 15, 17];
+    let mut s = String::from("R1:");
+    for chunk in body.chunks(7) {
+        let v = chunk.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+        s.push_str(&format!("{v:0width$}", width = digits[chunk.len()]));
+    }
+    s
+}
+
+fn release_key(label: &str) -> Res<(Vec<u8>, Ed25519KeyPair)> {
+    let seed = fixed_bytes(label, 32);
+    let kp = Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| e.to_string())?;
+    Ok((seed, kp))
+}
+
+fn release_vector(c: &ReleaseCase) -> Res<(Value, ReleaseObject)> {
+    let (seed, key) = release_key(c.key_label)?;
+    let secret = fixed_bytes(&format!("{} release secret", c.name), c.secret_len);
+    let obj = ReleaseObject::sign(
+        &key,
+        c.key_id,
+        EventId(c.event),
+        c.version,
+        c.opens_at,
+        &secret,
+    )?;
+    obj.verify(&public_key(&key))?;
+    let text = obj.encode();
+    if ReleaseObject::parse(&text)? != obj {
+        return Err(format!("{}: does not parse back", c.name).into());
+    }
+    let body = obj.to_bytes();
+    Ok((
+        json!({
+            "name": c.name,
+            "key_id": c.key_id,
+            "issuer_seed_hex": hex::encode(&seed),
+            "issuer_public_key_hex": hex::encode(public_key(&key)),
+            "event_id": c.event,
+            "version": c.version,
+            "opens_at": c.opens_at,
+            "secret_hex": hex::encode(&secret),
+            "signed_message_hex": hex::encode(&obj.signed_message()[..]),
+            "signature_hex": hex::encode(obj.signature),
+            "body_len": body.len(),
+            "body_hex": hex::encode(&body[..]),
+            "text": text,
+        }),
+        obj,
+    ))
+}
+
+/// A refused release object: its text (or bytes that are not UTF-8), the keys pinned when
+/// it is judged, and the refusal (§14.3).
+fn refused(name: &str, text: &str, pins: &Value, expect: &str) -> Value {
+    json!({"name": name, "text": text, "pins": pins, "expect": expect})
+}
+
+fn release_vectors() -> Res<Value> {
+    let key_1 = "release-vectors issuer key 1";
+    let key_7 = "release-vectors issuer key 7";
+    let cases = [
+        // The worked example of §14.4: a 32-byte secret, as the reference issuer makes.
+        ReleaseCase {
+            name: "event-5001-version-1",
+            key_label: key_1,
+            key_id: 1,
+            event: 5001,
+            version: 1,
+            opens_at: 1_800_000_000,
+            secret_len: 32,
+        },
+        ReleaseCase {
+            name: "one-byte-secret",
+            key_label: key_1,
+            key_id: 1,
+            event: 5002,
+            version: 2,
+            opens_at: 1_800_003_600,
+            secret_len: 1,
+        },
+        ReleaseCase {
+            name: "longest-secret-128-bytes",
+            key_label: key_1,
+            key_id: 1,
+            event: 5003,
+            version: 1,
+            opens_at: 1_800_000_000,
+            secret_len: 128,
+        },
+        ReleaseCase {
+            name: "every-field-at-its-maximum",
+            key_label: key_7,
+            key_id: u32::MAX,
+            event: u64::MAX,
+            version: u32::MAX,
+            opens_at: i64::MAX,
+            secret_len: 20,
+        },
+        ReleaseCase {
+            name: "opens-before-1970-key-7",
+            key_label: key_7,
+            key_id: 7,
+            event: 0,
+            version: 0,
+            opens_at: -1,
+            secret_len: 24,
+        },
+        ReleaseCase {
+            name: "secret-26-bytes",
+            key_label: key_1,
+            key_id: 1,
+            event: 5004,
+            version: 9,
+            opens_at: 1_800_000_015,
+            secret_len: 26,
+        },
+        ReleaseCase {
+            name: "secret-35-bytes",
+            key_label: key_1,
+            key_id: 1,
+            event: 5005,
+            version: 1,
+            opens_at: 1_800_000_000,
+            secret_len: 35,
+        },
+    ];
+    let mut vectors = Vec::new();
+    let mut objects = Vec::new();
+    for c in &cases {
+        let (v, o) = release_vector(c)?;
+        vectors.push(v);
+        objects.push(o);
+    }
+    let (_, k1) = release_key(key_1)?;
+    let (_, k7) = release_key(key_7)?;
+    let (other_seed, other) = release_key("release-vectors another issuer's key")?;
+    let pk1 = hex::encode(public_key(&k1));
+    let pk7 = hex::encode(public_key(&k7));
+    let pins = json!({"1": pk1});
+    let both = json!({"1": pk1, "7": pk7});
+    let base = &objects[0];
+    let text = base.encode();
+    let digits = &text[3..];
+    let body = base.to_bytes().to_vec();
+    let edited = |at: usize, xor: u8| {
+        let mut b = body.clone();
+        b[at] ^= xor;
+        release_text(&b)
+    };
+    let resigned = |message: &[u8], key: &Ed25519KeyPair| {
+        let mut b = body.clone();
+        let n = b.len();
+        b[n - 64..].copy_from_slice(key.sign(message).as_ref());
+        release_text(&b)
+    };
+    let unsigned = &body[..body.len() - 64];
+    let first: u64 = digits[..17].parse()?;
+    // 2^252 + 27742317777372353535851937790883648493, little-endian: added to S.
+    let order_l: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let mut s_plus_l = body.clone();
+    let n = s_plus_l.len();
+    let mut carry = 0u16;
+    for (i, l) in order_l.iter().enumerate() {
+        let sum = u16::from(s_plus_l[n - 32 + i]) + u16::from(*l) + carry;
+        s_plus_l[n - 32 + i] = (sum & 0xff) as u8;
+        carry = sum >> 8;
+    }
+    if carry != 0 {
+        return Err("S + L overflows 256 bits".into());
+    }
+    let mut small_r = body.clone();
+    // R = the order-4 point y = 0: small order, never an honest signer's R.
+    small_r[n - 64..n - 32].copy_from_slice(&[0; 32]);
+    let identity = {
+        let mut k = [0u8; 32];
+        k[0] = 1;
+        k
+    };
+    let mut keyless = body.clone();
+    keyless[n - 64..].copy_from_slice(&[0; 64]);
+    keyless[n - 64] = 1;
+    let mut short_secret = body[..25].to_vec();
+    short_secret.push(0);
+    short_secret.extend_from_slice(&body[n - 64..]);
+    let mut long_secret = body[..25].to_vec();
+    long_secret.push(129);
+    long_secret.extend_from_slice(&[0x5a; 129 + 64]);
+    let mut retired = b"tessera/v1/release\0".to_vec();
+    retired.extend_from_slice(unsigned);
+    let mut domain = RELEASE_DOMAIN.to_vec();
+    domain.extend_from_slice(unsigned);
+    let mut key_7_body = body.clone();
+    key_7_body[24] = 7;
+    let mut key_2_body = body.clone();
+    key_2_body[24] = 2;
+    let invalid = vec![
+        refused("empty-text", "", &pins, "malformed"),
+        refused("prefix-only", "R1:", &pins, "malformed"),
+        refused(
+            "lower-case-prefix",
+            &format!("r1:{digits}"),
+            &pins,
+            "malformed",
+        ),
+        refused("prefix-R2", &format!("R2:{digits}"), &pins, "malformed"),
+        refused("prefix-C1", &format!("C1:{digits}"), &pins, "malformed"),
+        refused("leading-space", &format!(" {text}"), &pins, "malformed"),
+        refused("trailing-lf", &format!("{text}\n"), &pins, "malformed"),
+        refused("trailing-crlf", &format!("{text}\r\n"), &pins, "malformed"),
+        refused("trailing-space", &format!("{text} "), &pins, "malformed"),
+        refused(
+            "one-digit-short",
+            &text[..text.len() - 1],
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "last-group-missing",
+            &text[..text.len() - 8],
+            &pins,
+            "malformed",
+        ),
+        refused("one-digit-more", &format!("{text}0"), &pins, "malformed"),
+        refused(
+            "one-group-more",
+            &format!("{text}{}", "0".repeat(17)),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "a-letter-among-the-digits",
+            &format!("R1:{}A{}", &digits[..100], &digits[101..]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "a-plus-sign-among-the-digits",
+            &format!("R1:+{}", &digits[1..]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "an-arabic-indic-digit-of-two-bytes",
+            &format!("R1:\u{661}{}", &digits[2..]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "a-group-plus-2-pow-56",
+            &format!("R1:{:017}{}", first + (1 << 56), &digits[17..]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "a-group-of-17-nines",
+            &format!("R1:{}{}", "9".repeat(17), &digits[17..]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "longer-than-any-object",
+            &format!("R1:{}", "0".repeat(32 * 17 + 3)),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "a-hundred-thousand-digits",
+            &format!("R1:{}", "1".repeat(100_000)),
+            &pins,
+            "malformed",
+        ),
+        refused("version-0", &edited(0, 0x01), &pins, "malformed"),
+        refused("version-2", &edited(0, 0x03), &pins, "malformed"),
+        refused(
+            "secret-length-0",
+            &release_text(&short_secret),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "secret-length-129",
+            &release_text(&long_secret),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "secret-length-says-33",
+            &edited(25, 32 ^ 33),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "secret-length-says-31",
+            &edited(25, 32 ^ 31),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "body-of-20-bytes",
+            &release_text(&body[..20]),
+            &pins,
+            "malformed",
+        ),
+        refused(
+            "key-id-not-pinned",
+            &objects[4].encode(),
+            &pins,
+            "unknown_key",
+        ),
+        refused("no-pinned-keys", &text, &json!({}), "unknown_key"),
+        refused(
+            "key-id-edited-to-one-not-pinned",
+            &release_text(&key_2_body),
+            &pins,
+            "unknown_key",
+        ),
+        refused("event-id-edited", &edited(8, 0x01), &pins, "bad_signature"),
+        refused(
+            "release-version-edited",
+            &edited(12, 0x02),
+            &pins,
+            "bad_signature",
+        ),
+        refused("opens-at-edited", &edited(20, 0x01), &pins, "bad_signature"),
+        refused(
+            "key-id-edited-to-another-pinned-key",
+            &release_text(&key_7_body),
+            &both,
+            "bad_signature",
+        ),
+        refused("secret-edited", &edited(26, 0x80), &pins, "bad_signature"),
+        refused(
+            "signature-edited",
+            &edited(n - 1, 0x01),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "signature-s-not-reduced",
+            &release_text(&s_plus_l),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "signature-r-small-order",
+            &release_text(&small_r),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "signed-without-the-domain-tag",
+            &resigned(unsigned, &k1),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "signed-under-the-retired-revision-1-release-tag",
+            &resigned(&retired, &k1),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "another-issuers-object-under-key-id-1",
+            &resigned(&domain, &other),
+            &pins,
+            "bad_signature",
+        ),
+        refused(
+            "small-order-pinned-key-keyless-signature",
+            &release_text(&keyless),
+            &json!({"1": hex::encode(identity)}),
+            "bad_signature",
+        ),
+    ];
+    Ok(json!({
+        "format": "R1",
+        "spec": "docs/PROTOCOL.md §14",
+        "generator": "cargo run -p tessera-core --example gen_vectors",
+        "domain_hex": hex::encode(RELEASE_DOMAIN),
+        "other_issuer_key": {
+            "key_id": 1,
+            "seed_hex": hex::encode(&other_seed),
+            "public_key_hex": hex::encode(public_key(&other)),
+        },
+        "vectors": vectors,
+        "invalid": invalid,
+    }))
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let dir: PathBuf = [env!("CARGO_MANIFEST_DIR"), "..", "tests", "vectors"]
         .iter()
@@ -653,6 +1062,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         ("t1.json", t1_vectors()?),
         ("s1.json", s1_vectors()?),
         ("c1.json", c1_vectors()?),
+        ("release.json", release_vectors()?),
     ] {
         let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');

@@ -84,7 +84,8 @@ pub enum WalletError {
         /// The issuer's explanation.
         detail: String,
     },
-    /// The request conflicts with the issuer's state (already transferred, email in use…).
+    /// The request conflicts with the issuer's state (already transferred, email in use…),
+    /// or a release object with what the wallet holds (an older release version).
     #[error("conflict: {detail}")]
     Conflict {
         /// The issuer's explanation.

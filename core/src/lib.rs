@@ -31,5 +31,6 @@ pub use error::WalletError;
 pub use ids::{EventId, TicketId};
 pub use keyvault::{KeyVault, MemoryKeyVault, VaultError};
 pub use policy::{CodeFormat, EventPolicy, TotpAlgorithm, Verification};
+pub use sync::release::ReleaseApplied;
 pub use ticket::{Frame, RevealState, Ticket, TicketSecrets, TicketSummary};
 pub use wallet::{PresenceGate, Wallet, WalletConfig};

@@ -820,3 +820,102 @@ fn c1_digits_must_be_canonical() {
         assert_eq!(c1_digits(&body), digits, "{name}");
     }
 }
+
+// --- Release objects (docs/PROTOCOL.md §14, tests/vectors/release.json) -----------------
+
+fn release_doc() -> Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "..",
+        "tests",
+        "vectors",
+        "release.json",
+    ]
+    .iter()
+    .collect();
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The refusal a verifier pinning `pins` gives `text`, or "ok".
+fn judge_release(text: &str, pins: &Value) -> &'static str {
+    use std::collections::HashMap;
+    use tessera_core::code::release_object::{ReleaseObject, ReleaseObjectError};
+    let mut keys = HashMap::new();
+    for (id, pk) in pins.as_object().unwrap() {
+        let mut k = [0u8; 32];
+        hex::decode_to_slice(pk.as_str().unwrap(), &mut k).unwrap();
+        keys.insert(id.parse::<u32>().unwrap(), k);
+    }
+    match ReleaseObject::parse(text).and_then(|o| o.verify_with(&keys)) {
+        Ok(()) => "ok",
+        Err(ReleaseObjectError::Malformed(_)) => "malformed",
+        Err(ReleaseObjectError::UnknownKey { .. }) => "unknown_key",
+        Err(ReleaseObjectError::BadSignature) => "bad_signature",
+    }
+}
+
+#[test]
+fn release_vectors_regenerate_verify_and_parse_back() {
+    use tessera_core::code::release_object::{DOMAIN, ReleaseObject};
+    let doc = release_doc();
+    assert_eq!(s(&doc, "domain_hex"), hex::encode(DOMAIN));
+    let vectors = doc["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 7);
+    let mut last_group_sizes = std::collections::BTreeSet::new();
+    for v in vectors {
+        let name = s(v, "name");
+        let seed = bytes(v, "issuer_seed_hex");
+        let kp = Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        assert_eq!(hex::encode(public_key(&kp)), s(v, "issuer_public_key_hex"));
+        let key_id = u32::try_from(u(v, "key_id")).unwrap();
+        let version = u32::try_from(u(v, "version")).unwrap();
+        let o = ReleaseObject::sign(
+            &kp,
+            key_id,
+            EventId(u(v, "event_id")),
+            version,
+            i(v, "opens_at"),
+            &bytes(v, "secret_hex"),
+        )
+        .unwrap();
+        assert_eq!(o.encode(), s(v, "text"), "{name}");
+        assert_eq!(hex::encode(&o.to_bytes()[..]), s(v, "body_hex"), "{name}");
+        assert_eq!(o.to_bytes().len() as u64, u(v, "body_len"), "{name}");
+        assert_eq!(
+            hex::encode(&o.signed_message()[..]),
+            s(v, "signed_message_hex")
+        );
+        // ring's plain verification of the documented message agrees.
+        UnparsedPublicKey::new(&ED25519, public_key(&kp))
+            .verify(&bytes(v, "signed_message_hex"), &bytes(v, "signature_hex"))
+            .unwrap();
+        let parsed = ReleaseObject::parse(s(v, "text")).unwrap();
+        assert_eq!(parsed, o, "{name}");
+        let pins = serde_json::json!({ key_id.to_string(): s(v, "issuer_public_key_hex") });
+        assert_eq!(judge_release(s(v, "text"), &pins), "ok", "{name}");
+        last_group_sizes.insert(o.to_bytes().len() % 7);
+    }
+    // Every size of last digit group (none, 1–6 bytes) is exercised.
+    assert_eq!(last_group_sizes.len(), 7, "{last_group_sizes:?}");
+}
+
+#[test]
+fn release_vectors_refused_for_the_recorded_reason() {
+    let doc = release_doc();
+    let invalid = doc["invalid"].as_array().unwrap();
+    let mut reasons = std::collections::BTreeSet::new();
+    for v in invalid {
+        let expect = s(v, "expect");
+        assert_eq!(
+            judge_release(s(v, "text"), &v["pins"]),
+            expect,
+            "{}",
+            s(v, "name")
+        );
+        reasons.insert(expect);
+    }
+    assert_eq!(
+        reasons.into_iter().collect::<Vec<_>>(),
+        ["bad_signature", "malformed", "unknown_key"]
+    );
+}

@@ -24,6 +24,7 @@ mod idempotency;
 mod limits;
 mod metrics;
 mod outbox;
+mod release;
 mod routes;
 mod secrets;
 mod server;

@@ -141,6 +141,7 @@ impl Issuer {
             limits: config.limits,
             release_secret_lead_ms: i64::try_from(config.release_secret_lead.as_millis())
                 .unwrap_or(i64::MAX),
+            releases: crate::release::ReleaseCache::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.bind).await?;
         let addr = listener.local_addr()?;

@@ -7,6 +7,7 @@ use crate::db::Db;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::outbox::MessageSender;
+use crate::release::ReleaseCache;
 use crate::secrets::IssuerSecrets;
 
 /// The issuer's running state.
@@ -25,6 +26,8 @@ pub(crate) struct AppState {
     pub limits: Limits,
     /// How long before a strict event's window gate bundles carry its release secret, ms.
     pub release_secret_lead_ms: i64,
+    /// Release objects signed once and served from memory (`GET /v1/events/{id}/release`).
+    pub releases: ReleaseCache,
 }
 
 /// The state as handlers receive it.

@@ -1,6 +1,6 @@
 """Independent implementation of the Tessera rotating codes (protocol revision 2: T1, S1
 and the compact C1) and of the gate checklist and of the signed bundle document, checked
-against the vectors (t1.json, s1.json, c1.json, reject.json, bundle.json).
+against the vectors (t1.json, s1.json, c1.json, reject.json, bundle.json, release.json).
 
 Written from docs/PROTOCOL.md alone, without calling the Rust code or reading anything it
 computed other than the vector files: recomputes every TOTP value with hmac/hashlib,
@@ -8,8 +8,10 @@ rebuilds every body and payload byte for byte with struct, base64 and the C1 dig
 (§7.7.2), checks the S1 and C1 signatures with the `cryptography` package's Ed25519, and
 runs a gate of its own (§10: `Gate.scan`, with the bundle's `credentials` for C1) over
 every gate vector, which must reach the vector's verdict, and over every positive vector,
-which it must admit; and opens every signed bundle document of bundle.json (§10.2.1:
-`open_document`) with its pinned keys.
+which it must admit; opens every signed bundle document of bundle.json (§10.2.1:
+`open_document`) with its pinned keys; and reads every release object of release.json
+(§14: `read_release`), rebuilding the positive ones byte for byte and refusing the others
+for the recorded reason.
 
 Run: python3 -m pytest tests/vectors -q   (requirements: tests/vectors/requirements.txt)
 """
@@ -1394,3 +1396,154 @@ def test_strict_bundles_without_secret_in_reject_json():
     assert any(GATE["bundles"][n].get("t1") for n in strict) and any(not GATE["bundles"][n].get("t1") for n in strict)
     used = {v["bundle"] for v in GATE["vectors"] if v["reason"] == "not_released"}
     assert set(strict) <= used
+
+
+# --- Release objects (§14) ----------------------------------------------------------------
+
+RELEASES = json.loads((HERE / "release.json").read_text(encoding="utf-8"))
+RELEASE_DOMAIN = b"tessera/v1/release-object\x00"
+RELEASE_PREFIX = b"R1:"
+RELEASE_VERSION = 1
+RELEASE_MAX_SECRET = 128
+# §14.1: version, event id, release version, opens_at, key id, secret length.
+RELEASE_HEADER = 1 + 8 + 4 + 8 + 4 + 1
+
+
+class ReleaseRefused(Exception):
+    def __init__(self, reason):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def release_body(event_id, version, opens_at, key_id, secret, signature):
+    """§14.1, from the fields."""
+    return (
+        struct.pack(">BQIqIB", RELEASE_VERSION, event_id, version, opens_at, key_id, len(secret))
+        + secret
+        + signature
+    )
+
+
+def release_digits_to_body(digits):
+    """§14.2: the digit groups of §7.7.2 for a body of any length; canonical only."""
+    if not re.fullmatch(rb"[0-9]*", digits):
+        raise ReleaseRefused("malformed")
+    whole, rest = divmod(len(digits), 17)
+    last = [n for n in range(1, 7) if C1_GROUP_DIGITS[n] == rest]
+    if rest and not last:
+        raise ReleaseRefused("malformed")
+    length = whole * 7 + (last[0] if rest else 0)
+    body, at = b"", 0
+    for n in c1_groups(length):
+        width = C1_GROUP_DIGITS[n]
+        value = int(digits[at : at + width].decode("ascii"))
+        if value >= 256**n:
+            raise ReleaseRefused("malformed")
+        body += value.to_bytes(n, "big")
+        at += width
+    return body
+
+
+def read_release(text, pins):
+    """§14.3: the text's bytes and the pinned keys (key id -> 32 bytes) -> the fields;
+    raises ReleaseRefused("malformed" | "unknown_key" | "bad_signature")."""
+    if not text.startswith(RELEASE_PREFIX):
+        raise ReleaseRefused("malformed")
+    digits = text[len(RELEASE_PREFIX) :]
+    # Bounded before decoding: the digits of the longest body.
+    if len(digits) > c1_digit_count(RELEASE_HEADER + RELEASE_MAX_SECRET + 64):
+        raise ReleaseRefused("malformed")
+    body = release_digits_to_body(digits)
+    if len(body) < RELEASE_HEADER:
+        raise ReleaseRefused("malformed")
+    version, event_id, release_version, opens_at, key_id, n = struct.unpack(">BQIqIB", body[:RELEASE_HEADER])
+    if version != RELEASE_VERSION or not 1 <= n <= RELEASE_MAX_SECRET:
+        raise ReleaseRefused("malformed")
+    if len(body) != RELEASE_HEADER + n + 64:
+        raise ReleaseRefused("malformed")
+    secret, signature = body[RELEASE_HEADER : RELEASE_HEADER + n], body[RELEASE_HEADER + n :]
+    if key_id not in pins:
+        raise ReleaseRefused("unknown_key")
+    if not gate_verifies(pins[key_id], signature, RELEASE_DOMAIN + body[:-64]):
+        raise ReleaseRefused("bad_signature")
+    return {
+        "event_id": event_id,
+        "version": release_version,
+        "opens_at": opens_at,
+        "key_id": key_id,
+        "secret": secret,
+        "signature": signature,
+    }
+
+
+def release_pins(j):
+    return {int(k): bytes.fromhex(v) for k, v in j.items()}
+
+
+@pytest.mark.parametrize("v", RELEASES["vectors"], ids=ids(RELEASES["vectors"]))
+def test_release_vector(v):
+    key = private_key(v["issuer_seed_hex"])
+    assert raw_public(key).hex() == v["issuer_public_key_hex"]
+    secret = bytes.fromhex(v["secret_hex"])
+    unsigned = release_body(v["event_id"], v["version"], v["opens_at"], v["key_id"], secret, b"")
+    message = RELEASE_DOMAIN + unsigned
+    assert message.hex() == v["signed_message_hex"]
+    # Ed25519 is deterministic: the seed signs exactly the recorded signature.
+    signature = key.sign(message)
+    assert signature.hex() == v["signature_hex"]
+    body = unsigned + signature
+    assert body.hex() == v["body_hex"] and len(body) == v["body_len"] == 90 + len(secret)
+    text = "R1:" + c1_digits(body)
+    assert text == v["text"]
+    got = read_release(text.encode("utf-8"), {v["key_id"]: raw_public(key)})
+    assert got == {
+        "event_id": v["event_id"],
+        "version": v["version"],
+        "opens_at": v["opens_at"],
+        "key_id": v["key_id"],
+        "secret": secret,
+        "signature": signature,
+    }
+
+
+@pytest.mark.parametrize("v", RELEASES["invalid"], ids=ids(RELEASES["invalid"]))
+def test_release_refused(v):
+    with pytest.raises(ReleaseRefused) as r:
+        read_release(v["text"].encode("utf-8"), release_pins(v["pins"]))
+    assert r.value.reason == v["expect"]
+
+
+def test_release_objects_cover_every_refusal():
+    assert {v["expect"] for v in RELEASES["invalid"]} == {"malformed", "unknown_key", "bad_signature"}
+    assert bytes.fromhex(RELEASES["domain_hex"]) == RELEASE_DOMAIN
+    other = RELEASES["other_issuer_key"]
+    assert raw_public(private_key(other["seed_hex"])).hex() == other["public_key_hex"]
+    # The worked example (§14.4): a 32-byte secret, a 122-byte body, 297 digits.
+    worked = RELEASES["vectors"][0]
+    assert (worked["body_len"], len(worked["text"])) == (122, 300)
+    # Every size of last digit group (none, 1-6 bytes) is exercised.
+    assert {v["body_len"] % 7 for v in RELEASES["vectors"]} == set(range(7))
+
+
+def test_release_worked_example_in_the_protocol_is_the_vector():
+    """PROTOCOL.md §14.4 quotes the vector's keys, fields, signature, digits and text, and
+    §14.3's length bound is the longest body's digit count."""
+    doc = (HERE.parent.parent / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### 14.4 ") : doc.index("### 14.5 ")]
+    v = next(x for x in RELEASES["vectors"] if x["name"] == "event-5001-version-1")
+    body = bytes.fromhex(v["body_hex"])
+    for part in (
+        v["issuer_seed_hex"],
+        v["issuer_public_key_hex"],
+        v["secret_hex"],
+        v["signature_hex"],
+        RELEASES["domain_hex"],
+        body[1:9].hex(),
+        body[13:21].hex(),
+        v["text"],
+        v["text"][3:20],
+        v["text"][-8:],
+    ):
+        assert part in section, part
+    limit = c1_digit_count(RELEASE_HEADER + RELEASE_MAX_SECRET + 64)
+    assert limit == 530 and f"longer than {limit} bytes" in doc[doc.index("### 14.3 ") :]

@@ -26,7 +26,7 @@ pub const STEP_DOMAIN: &[u8] = b"tessera/v3/c1/step\0";
 /// Flags bit: an 8-byte release MAC follows the step.
 const FLAG_RELEASE_MAC: u8 = 0x80;
 /// Bytes per group of 17 digits (2^56 < 10^17).
-const GROUP_BYTES: usize = 7;
+pub(crate) const GROUP_BYTES: usize = 7;
 const GROUP_DIGITS: usize = 17;
 /// Body lengths: flags, reference, the step's low 16 bits, [MAC], device signature.
 const LEN_PLAIN: usize = 1 + 4 + 2 + SIG_LEN;
@@ -229,7 +229,7 @@ fn flags(with_mac: bool) -> u8 {
 }
 
 /// Digits of a group of `n` bytes: 17 for 7, else the fewest that hold 256^n − 1.
-fn digits_for(n: usize) -> usize {
+pub(crate) fn digits_for(n: usize) -> usize {
     match n {
         GROUP_BYTES => GROUP_DIGITS,
         1 => 3,
@@ -242,7 +242,7 @@ fn digits_for(n: usize) -> usize {
 }
 
 /// Digits of a body of `len` bytes.
-fn digit_len(len: usize) -> usize {
+pub(crate) fn digit_len(len: usize) -> usize {
     let rem = len % GROUP_BYTES;
     (len / GROUP_BYTES) * GROUP_DIGITS + if rem == 0 { 0 } else { digits_for(rem) }
 }

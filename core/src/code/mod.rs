@@ -1,8 +1,9 @@
 //! Rotating codes: the barcode formats of docs/PROTOCOL.md (T1, S1 and the compact C1)
-//! and the pieces they share.
+//! and the pieces they share, and the release object a venue shows at the door (§14).
 
 pub mod c1;
 pub mod release;
+pub mod release_object;
 pub mod s1;
 pub mod t1;
 pub mod totp;

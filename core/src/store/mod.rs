@@ -414,6 +414,40 @@ impl Store {
         Ok(())
     }
 
+    /// Stores an event's sealed release secret unless the row holds a newer version (a
+    /// row whose tag fails is replaced, as a sync would). Checked and written in one
+    /// transaction, so a sync writing a newer version meanwhile is never undone. Returns
+    /// whether it was written.
+    pub fn put_release_unless_older(
+        &self,
+        event: EventId,
+        release: &StoredRelease,
+    ) -> Result<bool, StoreError> {
+        let row_key = self.key()?;
+        let mut c = self.conn();
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let held: Option<(u32, Vec<u8>, Option<Vec<u8>>)> = tx
+            .query_row(
+                "SELECT version, sealed, mac FROM release_secrets WHERE event_id = ?1",
+                [event.0 as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((version, sealed, mac)) = held {
+            let intact = row_key.verifies(
+                "release_secrets",
+                &release_fields(event.0 as i64, version, &sealed),
+                mac.as_deref(),
+            );
+            if intact && version > release.version {
+                return Ok(false);
+            }
+        }
+        write_release(&tx, row_key, event, release)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
     /// An event's sealed release secret, if synced; `Corrupt` when its tag does not verify.
     pub fn release(&self, event: EventId) -> Result<Option<StoredRelease>, StoreError> {
         let row_key = self.key()?;

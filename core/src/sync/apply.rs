@@ -213,7 +213,7 @@ impl Wallet {
     }
 
     /// The pinned issuer keys by id (empty before the first sync).
-    fn pinned_key_map(&self) -> Result<HashMap<u32, [u8; 32]>, SyncError> {
+    pub(crate) fn pinned_key_map(&self) -> Result<HashMap<u32, [u8; 32]>, SyncError> {
         let mut m = HashMap::new();
         for p in self.pinned_issuer_keys()? {
             m.insert(p.key_id, key32(&p.public_key, "pinned issuer key")?);

@@ -17,7 +17,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::ids::TicketId;
+use crate::ids::{EventId, TicketId};
 use crate::sync::api::{
     EmailConfirm, EmailRequest, EnrollRequest, EnrollResponse, OrderResponse, PhoneConfirm,
     PhoneRequest, ProfileUpdate, SyncRequest, SyncResponse, TimeResponse, TransferRequest,
@@ -40,6 +40,10 @@ const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
 /// Longest transfer id accepted in a path (ids are server-made tokens).
 const MAX_PATH_ID_LEN: usize = 128;
+
+/// The largest release object answer read: the longest object (a 128-byte secret) is 533
+/// characters, so anything near this is a broken or hostile server.
+pub const MAX_RELEASE_BYTES: usize = 4 * 1024;
 
 /// How the client connects, waits and retries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +228,26 @@ impl IssuerClient {
             idempotency_key: None,
         };
         self.retrying(|| self.json(&call)).await
+    }
+
+    /// `GET /v1/events/{id}/release`: the event's release object as text (docs/API.md,
+    /// "Release objects"), unchecked: apply it with [`Wallet::apply_release`]. Public and
+    /// unsigned (any cache may have answered), retried like the time; at most
+    /// [`MAX_RELEASE_BYTES`] are read. Before the window opens, and for an event the issuer
+    /// does not publish, the answer is [`SyncError::NotFound`].
+    pub async fn release_object(&self, event: EventId) -> Result<String, SyncError> {
+        let path = format!("/v1/events/{event}/release");
+        let call = Call {
+            method: Method::GET,
+            path: &path,
+            body: None,
+            signer: None,
+            idempotency_key: None,
+        };
+        let limit = self.options.max_response_bytes.min(MAX_RELEASE_BYTES);
+        let bytes = self.retrying(|| self.send_limited(&call, limit)).await?;
+        String::from_utf8(bytes)
+            .map_err(|_| SyncError::MalformedResponse("release object: not UTF-8".into()))
     }
 
     /// `POST /v1/devices`: enrolls this wallet's device key.
@@ -456,6 +480,12 @@ impl IssuerClient {
     /// One attempt of `call`: signs it afresh (new nonce, current time), sends it and
     /// reads the answer within the size limit.
     async fn send(&self, call: &Call<'_>) -> Result<Vec<u8>, SyncError> {
+        self.send_limited(call, self.options.max_response_bytes)
+            .await
+    }
+
+    /// [`IssuerClient::send`] reading at most `limit` bytes of a successful answer.
+    async fn send_limited(&self, call: &Call<'_>, limit: usize) -> Result<Vec<u8>, SyncError> {
         let mut url = self.base.clone();
         let (path, query) = match call.path.split_once('?') {
             Some((p, q)) => (p, Some(q)),
@@ -489,7 +519,7 @@ impl IssuerClient {
         let mut resp = req.send().await.map_err(map_reqwest)?;
         let status = resp.status();
         if status.is_success() {
-            return read_limited(&mut resp, self.options.max_response_bytes).await;
+            return read_limited(&mut resp, limit).await;
         }
         let retry_after = resp
             .headers()

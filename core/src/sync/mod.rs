@@ -1,6 +1,9 @@
 //! Talking to the issuer: the API's data types, device-signed requests, and seeds
 //! sealed in transit to a per-sync ephemeral key.
 //!
+//! Release objects (`release`: a strict event's release secret signed by the issuer, from
+//! a static URL or a venue's QR code) are applied without the client.
+//!
 //! The wire types, request signing and checking, signed time and transport sealing are
 //! always here: the issuer and the gate build on them. The HTTP client (`client`,
 //! `session`: reqwest, tokio) needs the `sync-client` feature (on by default) and the
@@ -11,6 +14,9 @@ pub mod apply;
 #[cfg(feature = "sync-client")]
 pub mod client;
 pub mod error;
+pub mod release;
+#[cfg(test)]
+mod release_tests;
 pub mod request;
 #[cfg(feature = "sync-client")]
 pub mod session;

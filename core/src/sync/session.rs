@@ -6,7 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::ids::TicketId;
+use crate::code::release_object::{ReleaseObject, ReleaseObjectError};
+use crate::ids::{EventId, TicketId};
 use crate::policy::Verification;
 use crate::sync::api::{
     EnrollResponse, OrderResponse, ProfileUpdate, TransferResponse, VerificationStatus,
@@ -14,6 +15,7 @@ use crate::sync::api::{
 use crate::sync::apply::SyncReport;
 use crate::sync::client::IssuerClient;
 use crate::sync::error::SyncError;
+use crate::sync::release::ReleaseApplied;
 use crate::ticket::{Frame, TicketSummary};
 use crate::wallet::Wallet;
 
@@ -105,6 +107,43 @@ impl WalletSync {
         })
         .await
         .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))?
+    }
+
+    /// Fetches the event's release object from the issuer's static URL
+    /// (`GET /v1/events/{id}/release`, which any cache or CDN may serve) and applies it
+    /// ([`Wallet::apply_release`]): at doors open this unlocks a strict just-in-time
+    /// event's tickets without a full sync. [`SyncError::NotFound`] before the window
+    /// opens (the issuer publishes nothing yet: sync or fetch again later). A hostile or
+    /// broken answer changes nothing: [`SyncError::BadSignature`] when it is not signed by
+    /// a pinned issuer key, [`SyncError::MalformedResponse`] for anything that is not a
+    /// release object of this event, [`SyncError::ResponseTooLarge`] beyond 4 KiB. It does
+    /// not anchor time: a ticket that reads `NeedsSync` because its clock session changed
+    /// (a reboot) needs [`WalletSync::refresh_time`] or a sync.
+    pub async fn fetch_release(&self, event: EventId) -> Result<ReleaseApplied, SyncError> {
+        let text = self.client.release_object(event).await?;
+        let object = ReleaseObject::parse(text.trim_matches(|c: char| c.is_ascii_whitespace()))
+            .map_err(|e| match e {
+                ReleaseObjectError::Malformed(why) => {
+                    SyncError::MalformedResponse(format!("release object: {why}"))
+                }
+                ReleaseObjectError::UnknownKey { .. } | ReleaseObjectError::BadSignature => {
+                    SyncError::BadSignature
+                }
+            })?;
+        if object.event != event {
+            return Err(SyncError::MalformedResponse(format!(
+                "release object of event {} where {event} was asked for",
+                object.event
+            )));
+        }
+        let wallet = Arc::clone(&self.wallet);
+        tokio::task::spawn_blocking(move || wallet.apply_release_object(&object))
+            .await
+            .map_err(|e| SyncError::Wallet(crate::WalletError::storage(e.to_string())))?
+            .map_err(|e| match e {
+                crate::WalletError::BadSignature => SyncError::BadSignature,
+                other => SyncError::Wallet(other),
+            })
     }
 
     /// Every ticket in the wallet with its state now. Offline.

@@ -13,9 +13,12 @@ use crate::clock::TimeAnchor;
 use crate::error::{WalletError, sealed};
 use crate::ids::{EventId, TicketId};
 use crate::policy::{EventPolicy, Verification};
-use crate::seal::seal;
-use crate::store::{Store, StoredRelease};
+use crate::seal::{open, seal};
+use crate::store::{Store, StoreError, StoredRelease};
 use crate::ticket::{Ticket, TicketSecrets};
+
+/// A held release secret, opened: its version and bytes.
+pub(crate) type HeldRelease = (u32, Zeroizing<Vec<u8>>);
 
 /// A release secret that opened.
 pub(crate) struct ValidRelease {
@@ -101,6 +104,50 @@ impl Wallet {
         ])?;
         self.adopt_anchor(&mut s, anchor);
         Ok(())
+    }
+
+    /// The release secret held for `event`, opened: its version and bytes. `None` when
+    /// there is none or its row is damaged (a release object or a sync replaces it).
+    pub(crate) fn held_release(&self, event: EventId) -> Result<Option<HeldRelease>, WalletError> {
+        let r = match self.store.release(event) {
+            Ok(Some(r)) => r,
+            Ok(None) | Err(StoreError::Corrupt(_)) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let row = event.0.to_be_bytes();
+        let secret = self.with_kek(|kek| {
+            open(kek, &release_ctx(&row, r.version), &r.sealed).map_err(sealed("release secret"))
+        });
+        match secret {
+            Ok(s) => Ok(Some((r.version, s))),
+            Err(WalletError::Tampered { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Seals and stores a release secret unless a newer version is held (checked in the
+    /// write's transaction); returns whether it was written.
+    pub(crate) fn store_release_unless_older(
+        &self,
+        event: EventId,
+        version: u32,
+        secret: &[u8],
+    ) -> Result<bool, WalletError> {
+        let row = event.0.to_be_bytes();
+        let sealed_secret = self.with_kek(|kek| {
+            seal(kek, &release_ctx(&row, version), secret).map_err(sealed("release secret"))
+        })?;
+        let written = self.store.put_release_unless_older(
+            event,
+            &StoredRelease {
+                version,
+                sealed: sealed_secret,
+            },
+        )?;
+        if written {
+            self.session().frames.clear();
+        }
+        Ok(written)
     }
 
     /// Notes the issuer's clock from an unsigned answer, for request timestamps only

@@ -18,6 +18,42 @@ use crate::{audit, events, outbox, tickets};
 
 type JsonResult<T> = Result<Json<T>, ApiError>;
 
+/// `GET /v1/admin/events/{id}/release`: the event's release object at any time, before
+/// the window too (a venue printing its door sign ahead), for the admin only; audited as
+/// `release.export`. `Cache-Control: no-store`: before the window it is a secret.
+/// `not_found` for an event that is unknown or not strict just-in-time.
+pub(super) async fn release(
+    State(st): State<Shared>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::HeaderValue;
+    use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+
+    let actor = staff.require(&[Role::Admin])?;
+    let id = crate::gate::parse_event_id(&id)?;
+    let now = st.now_ms();
+    let row = st
+        .db
+        .call(move |c| crate::release::read(c, id, Some((actor.as_str(), now))))
+        .await?
+        .filter(|r| r.strict_jit)
+        .ok_or_else(|| ApiError::not_found("no strict just-in-time event with this id"))?;
+    let text = crate::release::signed_text(&st, id, &row)?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        text,
+    )
+        .into_response())
+}
+
 /// `POST /v1/admin/tokens`: mints a box-office or gate token with its scope. Audited
 /// (without the token). With an `Idempotency-Key`, a retry gets the first token.
 pub(super) async fn tokens(

@@ -28,6 +28,7 @@ pub(crate) fn router(st: Shared, dev_outbox: bool) -> Router {
     };
     Router::new()
         .route("/v1/time", get(public::time))
+        .route("/v1/events/{id}/release", get(public::release))
         .route("/metrics", get(public::metrics))
         .route("/v1/openapi.json", get(openapi::document))
         .route("/v1/devices", post(attendee::enroll))
@@ -49,6 +50,7 @@ pub(crate) fn router(st: Shared, dev_outbox: bool) -> Router {
         )
         .route("/v1/admin/tokens/{id}/revoke", post(admin::revoke_token))
         .route("/v1/admin/events", post(admin::events))
+        .route("/v1/admin/events/{id}/release", get(admin::release))
         .route("/v1/admin/orders", post(admin::orders))
         .route("/v1/admin/tickets/{id}/revoke", post(admin::revoke))
         .route("/v1/boxoffice/tickets/{id}/holder", post(admin::holder))

@@ -2283,6 +2283,18 @@ public protocol WalletProtocol: AnyObject, Sendable {
     func acceptTransfer(transferId: String) async throws  -> [String]
     
     /**
+     * Applies a release object: the text of the QR code a venue shows at the entrance of a
+     * strict just-in-time event (or of `fetch_release`'s answer). Offline: checked against
+     * the pinned issuer keys and stored as a sync would, so the event's tickets draw codes
+     * once proven time has opened their window. Scanning it twice is fine (`updated` is
+     * false). Refused, changing nothing: `Invalid` (not a release object, or an event that
+     * is not strict just-in-time), `BadSignature` (not signed by a pinned issuer key),
+     * `NotFound` (no ticket of the event in this wallet), `Conflict` (a newer release
+     * version is held), `WalletLocked`.
+     */
+    func applyRelease(text: String) throws  -> ReleaseApplied
+    
+    /**
      * Confirms the emailed link's token from this device (the `token=` value of the
      * `tessera://verify-email` link); email verification counts at once.
      */
@@ -2312,6 +2324,16 @@ public protocol WalletProtocol: AnyObject, Sendable {
      * "ios", "jvm", "python").
      */
     func enroll(platform: String) async throws  -> Enrollment
+    
+    /**
+     * Fetches the event's release object from the issuer's static, cacheable URL
+     * (`GET /v1/events/{id}/release`) and applies it, as `apply_release` does: at doors
+     * open this unlocks a strict just-in-time event's tickets without a full sync.
+     * `NotFound` before the window opens (nothing is published yet); `BadSignature` or
+     * `BadResponse` for an answer that is not the pinned issuer's object of this event
+     * (nothing changes); `Network` offline: scan the venue's QR code instead.
+     */
+    func fetchRelease(eventId: EventId) async throws  -> ReleaseApplied
     
     /**
      * The frame to show now. Refused with the matching error (`Locked`,
@@ -2544,6 +2566,26 @@ open func acceptTransfer(transferId: String)async throws  -> [String]  {
 }
     
     /**
+     * Applies a release object: the text of the QR code a venue shows at the entrance of a
+     * strict just-in-time event (or of `fetch_release`'s answer). Offline: checked against
+     * the pinned issuer keys and stored as a sync would, so the event's tickets draw codes
+     * once proven time has opened their window. Scanning it twice is fine (`updated` is
+     * false). Refused, changing nothing: `Invalid` (not a release object, or an event that
+     * is not strict just-in-time), `BadSignature` (not signed by a pinned issuer key),
+     * `NotFound` (no ticket of the event in this wallet), `Conflict` (a newer release
+     * version is held), `WalletLocked`.
+     */
+open func applyRelease(text: String)throws  -> ReleaseApplied  {
+    return try  FfiConverterTypeReleaseApplied_lift(try rustCallWithError(FfiConverterTypeWalletError_lift) {
+        uniffiCallStatus in
+    uniffi_tessera_ffi_fn_method_wallet_apply_release(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Confirms the emailed link's token from this device (the `token=` value of the
      * `tessera://verify-email` link); email verification counts at once.
      */
@@ -2626,6 +2668,30 @@ open func enroll(platform: String)async throws  -> Enrollment  {
             completeFunc: ffi_tessera_ffi_rust_future_complete_rust_buffer,
             freeFunc: ffi_tessera_ffi_rust_future_free_rust_buffer,
             liftFunc: FfiConverterTypeEnrollment_lift,
+            errorHandler: FfiConverterTypeWalletError_lift
+        )
+}
+    
+    /**
+     * Fetches the event's release object from the issuer's static, cacheable URL
+     * (`GET /v1/events/{id}/release`) and applies it, as `apply_release` does: at doors
+     * open this unlocks a strict just-in-time event's tickets without a full sync.
+     * `NotFound` before the window opens (nothing is published yet); `BadSignature` or
+     * `BadResponse` for an answer that is not the pinned issuer's object of this event
+     * (nothing changes); `Network` offline: scan the venue's QR code instead.
+     */
+open func fetchRelease(eventId: EventId)async throws  -> ReleaseApplied  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_tessera_ffi_fn_method_wallet_fetch_release(
+                        self.uniffiCloneHandle(),FfiConverterTypeEventId_lower(eventId)
+                )
+            },
+            pollFunc: ffi_tessera_ffi_rust_future_poll_rust_buffer,
+            completeFunc: ffi_tessera_ffi_rust_future_complete_rust_buffer,
+            freeFunc: ffi_tessera_ffi_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeReleaseApplied_lift,
             errorHandler: FfiConverterTypeWalletError_lift
         )
 }
@@ -3674,6 +3740,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_tessera_ffi_checksum_method_wallet_accept_transfer() != 38915) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_tessera_ffi_checksum_method_wallet_apply_release() != 18928) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_tessera_ffi_checksum_method_wallet_confirm_email() != 5714) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3687,6 +3756,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_enroll() != 35255) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_tessera_ffi_checksum_method_wallet_fetch_release() != 17250) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_tessera_ffi_checksum_method_wallet_frame() != 62246) {

@@ -1054,6 +1054,109 @@ public func FfiConverterTypeFrame_lower(_ value: Frame) -> RustBuffer {
 
 
 /**
+ * What applying a release object did.
+ */
+public struct ReleaseApplied: Equatable, Hashable {
+    /**
+     * The event whose tickets it releases.
+     */
+    public let eventId: EventId
+    /**
+     * The release version now held.
+     */
+    public let version: UInt32
+    /**
+     * When the event's window opens, Unix seconds, as the issuer signed it. The wallet
+     * keeps revealing by its own synced policy; a different value means the event moved
+     * since the last sync (sync when there is a network).
+     */
+    public let opensAt: Int64
+    /**
+     * False when the wallet already held exactly this release (scanning twice is fine).
+     */
+    public let updated: Bool
+    /**
+     * How many of the event's tickets this wallet holds (bound to this device).
+     */
+    public let tickets: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The event whose tickets it releases.
+         */eventId: EventId, 
+        /**
+         * The release version now held.
+         */version: UInt32, 
+        /**
+         * When the event's window opens, Unix seconds, as the issuer signed it. The wallet
+         * keeps revealing by its own synced policy; a different value means the event moved
+         * since the last sync (sync when there is a network).
+         */opensAt: Int64, 
+        /**
+         * False when the wallet already held exactly this release (scanning twice is fine).
+         */updated: Bool, 
+        /**
+         * How many of the event's tickets this wallet holds (bound to this device).
+         */tickets: UInt32) {
+        self.eventId = eventId
+        self.version = version
+        self.opensAt = opensAt
+        self.updated = updated
+        self.tickets = tickets
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ReleaseApplied: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReleaseApplied: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ReleaseApplied {
+        return
+            try ReleaseApplied(
+                eventId: FfiConverterTypeEventId.read(from: &buf), 
+                version: FfiConverterUInt32.read(from: &buf), 
+                opensAt: FfiConverterInt64.read(from: &buf), 
+                updated: FfiConverterBool.read(from: &buf), 
+                tickets: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ReleaseApplied, into buf: inout [UInt8]) {
+        FfiConverterTypeEventId.write(value.eventId, into: &buf)
+        FfiConverterUInt32.write(value.version, into: &buf)
+        FfiConverterInt64.write(value.opensAt, into: &buf)
+        FfiConverterBool.write(value.updated, into: &buf)
+        FfiConverterUInt32.write(value.tickets, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReleaseApplied_lift(_ buf: RustBuffer) throws -> ReleaseApplied {
+    return try FfiConverterTypeReleaseApplied.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReleaseApplied_lower(_ value: ReleaseApplied) -> RustBuffer {
+    return FfiConverterTypeReleaseApplied.lower(value)
+}
+
+
+/**
  * What one sync changed, for the app to show or log (counts only, no personal data).
  */
 public struct SyncReport: Equatable, Hashable {
@@ -2077,7 +2180,8 @@ enum WalletError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */detail: String
     )
     /**
-     * The request conflicts with the issuer's state (already transferred, email in use…).
+     * The request conflicts with the issuer's state (already transferred, email in use…),
+     * or a release object with what the wallet holds (an older release version).
      */
     case Conflict(
         /**

@@ -578,6 +578,11 @@ uint64_t uniffi_tessera_ffi_fn_constructor_wallet_open(RustBuffer db_path, RustB
 uint64_t uniffi_tessera_ffi_fn_method_wallet_accept_transfer(uint64_t ptr, RustBuffer transfer_id
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_APPLY_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_APPLY_RELEASE
+RustBuffer uniffi_tessera_ffi_fn_method_wallet_apply_release(uint64_t ptr, RustBuffer text, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_CONFIRM_EMAIL
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_CONFIRM_EMAIL
 uint64_t uniffi_tessera_ffi_fn_method_wallet_confirm_email(uint64_t ptr, RustBuffer token
@@ -601,6 +606,11 @@ RustBuffer uniffi_tessera_ffi_fn_method_wallet_device_public_key_hex(uint64_t pt
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_ENROLL
 uint64_t uniffi_tessera_ffi_fn_method_wallet_enroll(uint64_t ptr, RustBuffer platform
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_FETCH_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_FETCH_RELEASE
+uint64_t uniffi_tessera_ffi_fn_method_wallet_fetch_release(uint64_t ptr, uint64_t event_id
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_FN_METHOD_WALLET_FRAME
@@ -1138,6 +1148,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_wallet_accept_transfer(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_APPLY_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_APPLY_RELEASE
+uint16_t uniffi_tessera_ffi_checksum_method_wallet_apply_release(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_CONFIRM_EMAIL
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_CONFIRM_EMAIL
 uint16_t uniffi_tessera_ffi_checksum_method_wallet_confirm_email(void
@@ -1165,6 +1181,12 @@ uint16_t uniffi_tessera_ffi_checksum_method_wallet_device_public_key_hex(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_ENROLL
 #define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_ENROLL
 uint16_t uniffi_tessera_ffi_checksum_method_wallet_enroll(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FETCH_RELEASE
+#define UNIFFI_FFIDEF_UNIFFI_TESSERA_FFI_CHECKSUM_METHOD_WALLET_FETCH_RELEASE
+uint16_t uniffi_tessera_ffi_checksum_method_wallet_fetch_release(void
     
 );
 #endif

@@ -136,6 +136,19 @@ class IssuerProcess private constructor(
         Regex("token=([0-9a-f]{64})").find(lastMessage(email))?.groupValues?.get(1)
             ?: error("no token in the last email to $email")
 
+    /**
+     * `GET /v1/events/{id}/release` with no token, as a CDN or the venue's screen would:
+     * the status and the body (the release object's text from the window's opening on).
+     */
+    fun publicRelease(eventId: Long): Pair<Int, String> {
+        val request = HttpRequest.newBuilder(URI.create("$url/v1/events/$eventId/release"))
+            .timeout(Duration.ofSeconds(10))
+            .GET()
+            .build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofString())
+        return response.statusCode() to response.body()
+    }
+
     private fun post(path: String, body: JSONObject): String = send(
         HttpRequest.newBuilder(URI.create(url + path))
             .header("content-type", "application/json")
