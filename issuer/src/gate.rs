@@ -302,14 +302,16 @@ pub(crate) fn merge(c: &Conn<'_>, records: &[ScanRecord]) -> Result<Merged, ApiE
         duplicate_admissions: Vec::new(),
     };
     let mut new_outcomes = Vec::new();
+    // All checked before any is stored: a refused upload stores nothing.
+    let rejected = || ApiError::bad_request("scan records rejected by the scan log");
+    if records
+        .iter()
+        .any(|r| r.gate_id.is_empty() || i64::try_from(r.seq).is_err())
+    {
+        return Err(rejected());
+    }
     for r in records {
-        if r.gate_id.is_empty() {
-            return Err(ApiError::bad_request(
-                "scan records rejected by the scan log",
-            ));
-        }
-        let seq = i64::try_from(r.seq)
-            .map_err(|_| ApiError::bad_request("scan records rejected by the scan log"))?;
+        let seq = i64::try_from(r.seq).map_err(|_| rejected())?;
         let values = params![
             r.gate_id,
             seq,

@@ -110,17 +110,45 @@ struct Entry {
     signed: Option<Signed>,
 }
 
-/// Signed release objects by event, and the lock that lets one request at a time refresh
-/// them from the database.
+/// Signed release objects by event, and per event the lock that lets one request at a
+/// time refresh it from the database (per event, so that requests for ids nobody holds,
+/// each a database read, never queue the real event's requests behind them).
 #[derive(Default)]
 pub(crate) struct ReleaseCache {
     entries: Mutex<HashMap<EventId, Entry>>,
-    refresh: tokio::sync::Mutex<()>,
+    refreshing: Mutex<HashMap<EventId, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl ReleaseCache {
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<EventId, Entry>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The lock that refreshes `id`.
+    fn refresh_lock(&self, id: EventId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(locks.entry(id).or_default())
+    }
+
+    /// Forgets `id`'s lock once nobody else holds or waits for it (the map would grow
+    /// with every id ever asked for otherwise).
+    fn release_lock(&self, id: EventId, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = self
+            .refreshing
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Ours and the map's: nobody else's.
+        if Arc::strong_count(&lock) <= 2 {
+            locks.remove(&id);
+        }
+    }
+
+    /// The published object remembered for `id`, fresh or not.
+    fn published(&self, id: EventId) -> Option<Published> {
+        self.entries().get(&id).and_then(|e| e.answer.clone())
     }
 
     /// The remembered answer for `id`, if still fresh at `now_ms`.
@@ -139,8 +167,28 @@ pub(crate) async fn public(st: &Arc<AppState>, id: EventId) -> Result<Option<Pub
     if let Some(answer) = cache.fresh(id, st.now_ms()) {
         return Ok(answer);
     }
-    // One refresh at a time: the others wait for it, then find the entry fresh.
-    let _refreshing = cache.refresh.lock().await;
+    // One refresh per event at a time. A published object stays valid, so while one
+    // request refreshes it the others get the one they had; the rest wait, then find the
+    // entry fresh.
+    let lock = cache.refresh_lock(id);
+    let answer = match lock.try_lock() {
+        Ok(_guard) => refresh(st, id).await,
+        Err(_) => match cache.published(id) {
+            Some(stale) => Ok(Some(stale)),
+            None => {
+                let _guard = lock.lock().await;
+                refresh(st, id).await
+            }
+        },
+    };
+    cache.release_lock(id, lock);
+    answer
+}
+
+/// Reads event `id`'s row and remembers the answer it gives now (the caller holds the
+/// event's refresh lock).
+async fn refresh(st: &Arc<AppState>, id: EventId) -> Result<Option<Published>, ApiError> {
+    let cache = &st.releases;
     let now_ms = st.now_ms();
     if let Some(answer) = cache.fresh(id, now_ms) {
         return Ok(answer);
@@ -176,7 +224,11 @@ pub(crate) async fn public(st: &Arc<AppState>, id: EventId) -> Result<Option<Pub
     }
     let mut entries = cache.entries();
     if entries.len() >= MAX_ENTRIES && !entries.contains_key(&id) {
-        entries.clear();
+        // Ids nobody holds (asked for at random) go first: a published object stays.
+        entries.retain(|_, e| e.signed.is_some());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
     }
     let entry = entries.entry(id).or_insert(Entry {
         fresh_until_ms,

@@ -192,3 +192,19 @@ async fn a_body_that_is_not_a_json_object_is_refused() {
     let listed = h.get("/v1/admin/tokens", Some(&h.admin)).await;
     assert_eq!(listed.body, b"[]", "nothing was minted");
 }
+
+/// A platform name with a NUL (PostgreSQL's text refuses it, SQLite's would store it) or
+/// another control character is refused on both engines before anything is stored,
+/// rather than a 500 on one of them.
+#[tokio::test]
+async fn a_platform_name_with_a_control_character_is_refused_and_nothing_is_stored() {
+    let h = Harness::start().await;
+    for platform in ["a\u{0}", "android\n", "\u{7f}"] {
+        let r = Device::new()
+            .post(&h, "/v1/devices", &json!({ "platform": platform }))
+            .await;
+        assert_eq!(r.error(400), "bad_request", "{platform:?}");
+    }
+    assert_eq!(h.stored_count("devices"), 0);
+    assert_eq!(h.stored_count("rate_events"), 0);
+}

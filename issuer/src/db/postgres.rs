@@ -22,6 +22,8 @@ use crate::error::{ApiError, IssuerError};
 
 /// Connections one issuer instance keeps open at most.
 const POOL_SIZE: usize = 16;
+/// How long a request waits for a pooled connection.
+const POOL_WAIT: Duration = Duration::from_secs(10);
 /// How often a transaction that lost a conflict runs again before the request fails.
 const MAX_ATTEMPTS: u32 = 30;
 /// Attempts a transaction makes on its own before it queues behind the others that lost a
@@ -59,6 +61,10 @@ impl PgDb {
         );
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
+            // A request that cannot get a connection in time fails (500) rather than
+            // hanging with its client.
+            .wait_timeout(Some(POOL_WAIT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| IssuerError::Storage(e.to_string()))?;
         let db = Self {
@@ -108,11 +114,13 @@ impl PgConn {
         &self,
         mut f: impl FnMut(&Conn<'_>) -> Result<T, ApiError>,
     ) -> Result<Committed<T>, ApiError> {
-        let mut queue: Option<ConflictQueue<'_>> = None;
         for attempt in 1..=MAX_ATTEMPTS {
-            if attempt > OPTIMISTIC_ATTEMPTS && queue.is_none() {
-                queue = Some(ConflictQueue::join(self)?);
-            }
+            // Held for this attempt only: the back-off below sleeps outside it.
+            let queue = if attempt > OPTIMISTIC_ATTEMPTS {
+                Some(ConflictQueue::join(self)?)
+            } else {
+                None
+            };
             self.batch("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
             let conn = Conn::new(Engine::Postgres(self));
             let out = match catch_unwind(AssertUnwindSafe(|| f(&conn))) {
@@ -136,6 +144,7 @@ impl PgConn {
             } else {
                 self.batch("ROLLBACK")?;
             }
+            drop(queue);
             // Back off a little, longer each time, so the conflicting transactions do
             // not meet again at once.
             let jitter = u64::from(rand_byte()) % (4 * u64::from(attempt));

@@ -36,6 +36,12 @@ pub(super) async fn enroll(
     if s.body.platform.len() > MAX_PLATFORM_LEN {
         return Err(ApiError::bad_request("platform name longer than 64 bytes"));
     }
+    // PostgreSQL's text refuses NUL, SQLite's stores it: refused on both, before storing.
+    if s.body.platform.chars().any(char::is_control) {
+        return Err(ApiError::bad_request(
+            "platform name with a control character",
+        ));
+    }
     let now = st.now_ms();
     let device = s.device;
     let limits = st.limits;

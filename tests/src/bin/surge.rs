@@ -74,6 +74,10 @@ const USAGE: &str = "usage: surge [--wallets N] [--in-flight K] [--database URL]
                        another path is a stand-in (e.g. /metrics, a small answer from
                        memory): its answer before the window is not checked
   --lead-secs S        seconds from the end of setup to the opening (default 3)
+  --opens-in S         instead: the event is created opening S seconds from the start and
+                       never edited, so every wallet's credential is the one it synced
+                       (the replaced policy of --lead-secs makes each sync at the opening
+                       sign a new credential); setup must end before the opening
   --fresh-connections  a new TCP connection for every request of the two phases (default:
                        kept-alive connections, as behind a reverse proxy)
   --client-threads T   the load generator's tokio worker threads (default 2)
@@ -96,6 +100,7 @@ struct Args {
     release: bool,
     release_path: String,
     lead_secs: i64,
+    opens_in: Option<i64>,
     fresh_connections: bool,
     client_threads: usize,
     issuer_bin: Option<PathBuf>,
@@ -110,6 +115,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
         release: false,
         release_path: DEFAULT_RELEASE_PATH.to_owned(),
         lead_secs: 3,
+        opens_in: None,
         fresh_connections: false,
         client_threads: 2,
         issuer_bin: None,
@@ -124,6 +130,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args> {
             "--release" => a.release = true,
             "--release-path" => a.release_path = value()?,
             "--lead-secs" => a.lead_secs = value()?.parse()?,
+            "--opens-in" => a.opens_in = Some(value()?.parse()?),
             "--fresh-connections" => a.fresh_connections = true,
             "--client-threads" => a.client_threads = value()?.parse()?,
             "--issuer-bin" => a.issuer_bin = Some(value()?.into()),
@@ -737,7 +744,7 @@ async fn run(args: Args) -> Result<()> {
     // (a) Before the window: the event a day away; each wallet's order, enrolment, email
     // verification and first sync (no release secret yet).
     let setup_start = Instant::now();
-    let far = now_ms() / 1000 + 86_400;
+    let far = now_ms() / 1000 + args.opens_in.unwrap_or(86_400);
     let _: EventPolicy = ctx.admin_post("/v1/admin/events", &policy(far)).await?;
     let step = |name: &'static str, results: Vec<(Duration, std::result::Result<(), Failure>)>| {
         let failed: Vec<_> = results.into_iter().filter_map(|(_, r)| r.err()).collect();
@@ -844,9 +851,20 @@ async fn run(args: Args) -> Result<()> {
         setup_start.elapsed().as_secs_f64()
     );
 
-    // The window moves to `lead` seconds from now; nothing opens before it.
-    let opens = now_ms() / 1000 + 1 + args.lead_secs;
-    let _: EventPolicy = ctx.admin_post("/v1/admin/events", &policy(opens)).await?;
+    // The window moves to `lead` seconds from now (or stays where --opens-in put it);
+    // nothing opens before it.
+    let opens = if args.opens_in.is_some() {
+        if now_ms() + 1_000 > far * 1000 {
+            return Err(
+                "setup ended less than a second before the opening: raise --opens-in".into(),
+            );
+        }
+        far
+    } else {
+        let opens = now_ms() / 1000 + 1 + args.lead_secs;
+        let _: EventPolicy = ctx.admin_post("/v1/admin/events", &policy(opens)).await?;
+        opens
+    };
     let release_path = args.release_path.replace("{id}", &EVENT.to_string());
     if args.release {
         match ctx.release(&release_path).await {
