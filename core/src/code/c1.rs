@@ -126,17 +126,7 @@ impl C1Code {
 
     /// The QR payload text: the prefix and the body in digits.
     pub fn encode(&self) -> String {
-        let body = self.to_bytes();
-        let mut s = String::with_capacity(PREFIX.len() + digit_len(body.len()));
-        s.push_str(PREFIX);
-        for chunk in body.chunks(GROUP_BYTES) {
-            let mut v: u64 = 0;
-            for &b in chunk {
-                v = (v << 8) | u64::from(b);
-            }
-            s.push_str(&format!("{v:0width$}", width = digits_for(chunk.len())));
-        }
-        s
+        digit_text(PREFIX, &self.to_bytes())
     }
 
     /// Parses the text after the prefix; signatures are not checked here (the gate does).
@@ -226,6 +216,21 @@ fn flags(with_mac: bool) -> u8 {
     } else {
         VERSION
     }
+}
+
+/// `prefix` and `body` as decimal digits, [`GROUP_BYTES`] bytes to a group of
+/// [`digits_for`] digits (QR numeric mode): C1 codes and release objects.
+pub(crate) fn digit_text(prefix: &str, body: &[u8]) -> String {
+    let mut s = String::with_capacity(prefix.len() + digit_len(body.len()));
+    s.push_str(prefix);
+    for chunk in body.chunks(GROUP_BYTES) {
+        let mut v: u64 = 0;
+        for &b in chunk {
+            v = (v << 8) | u64::from(b);
+        }
+        s.push_str(&format!("{v:0width$}", width = digits_for(chunk.len())));
+    }
+    s
 }
 
 /// Digits of a group of `n` bytes: 17 for 7, else the fewest that hold 256^n − 1.

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use ring::signature::Ed25519KeyPair;
 use zeroize::Zeroizing;
 
-use super::c1::{GROUP_BYTES, digit_len, digits_for};
+use super::c1::{GROUP_BYTES, digit_len, digit_text, digits_for};
 use super::{ParseError, Reader};
 use crate::ids::EventId;
 
@@ -161,17 +161,7 @@ impl ReleaseObject {
 
     /// The text: [`PREFIX`] and the body in digit groups (QR numeric mode).
     pub fn encode(&self) -> String {
-        let body = self.to_bytes();
-        let mut s = String::with_capacity(PREFIX.len() + digit_len(body.len()));
-        s.push_str(PREFIX);
-        for chunk in body.chunks(GROUP_BYTES) {
-            let mut v: u64 = 0;
-            for &b in chunk {
-                v = (v << 8) | u64::from(b);
-            }
-            s.push_str(&format!("{v:0width$}", width = digits_for(chunk.len())));
-        }
-        s
+        digit_text(PREFIX, &self.to_bytes())
     }
 
     /// Parses a release object's text exactly (no trimming: a line ending or a space is
