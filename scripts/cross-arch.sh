@@ -55,6 +55,14 @@ run() {
   rm -f "$log"
   summary+=("$triple ($*): $passed tests passed")
 }
+# TESSERA_CROSS_CLEAN=1 (.ci/run sets it): delete a CPU's build once its tests passed, so
+# the two builds never take disk at once (docs/DECISIONS.md 48).
+done_with() {
+  if [ -n "${TESSERA_CROSS_CLEAN:-}" ]; then
+    rm -rf "${CARGO_TARGET_DIR:-target}/$1"
+    echo "cross-arch: removed ${CARGO_TARGET_DIR:-target}/$1 (TESSERA_CROSS_CLEAN)"
+  fi
+}
 
 for t in "${targets[@]}"; do
   case "$t" in
@@ -62,8 +70,12 @@ for t in "${targets[@]}"; do
       # The library a phone loads, with its own tests (foreign callbacks, the runtime).
       run aarch64-unknown-linux-gnu -p tessera-core -p tessera-gate
       run aarch64-unknown-linux-gnu -p tessera-ffi --lib --test ffi_api
+      done_with aarch64-unknown-linux-gnu
       ;;
-    i686) run i686-unknown-linux-gnu -p tessera-core -p tessera-gate ;;
+    i686)
+      run i686-unknown-linux-gnu -p tessera-core -p tessera-gate
+      done_with i686-unknown-linux-gnu
+      ;;
     *) echo "cross-arch: unknown target $t (aarch64 or i686)" >&2; exit 2 ;;
   esac
 done

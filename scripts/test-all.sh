@@ -6,7 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Every step prints the space left where target/ lives: a full disk shows before it fails.
+step() {
+  printf '\n== %s  [%s free]\n' "$*" "$(df -h --output=avail . 2>/dev/null | tail -n 1 | tr -d ' ')"
+}
 
 # A PostgreSQL server given by the caller is used by the PostgreSQL step alone (below): every
 # other step runs the issuer on SQLite, as it always has.
