@@ -17,6 +17,7 @@ use tessera_issuer::ISSUER_KEY_ID;
 
 use crate::admin::IssuerApi;
 use crate::error::{CliError, EXIT_CODES};
+use crate::out::outln;
 use crate::render::{self, Screen};
 use crate::token_arg::StaffTokenArgs;
 
@@ -212,7 +213,7 @@ async fn bundle(args: BundleArgs) -> Result<ExitCode, CliError> {
         }
         None => {
             // The issuer's text as it came, but nothing in it reaches the terminal raw.
-            println!("{}", render::json_safe(document.trim_end()));
+            outln!("{}", render::json_safe(document.trim_end()));
             eprintln!("{summary}");
         }
     }
@@ -278,7 +279,7 @@ fn scan(args: &ScanArgs) -> Result<ExitCode, CliError> {
         .anomalies
         .retain(|a| !matches!(a, Anomaly::LogNotPersisted));
     if args.json {
-        println!("{}", render::json_line(&scan_json(&result)));
+        outln!("{}", render::json_line(&scan_json(&result)));
     } else {
         let screen = Screen::for_stdout(true);
         screen.line(&screen.verdict(&result.verdict));

@@ -13,6 +13,7 @@ use tessera_issuer::{
 };
 
 use crate::error::{CliError, EXIT_CODES};
+use crate::out::outln;
 use crate::release_cmd::{self, ReleaseQrArgs};
 use crate::setup_cmd::{self, EventCommand, OrderCommand, TokenCommand};
 
@@ -130,16 +131,16 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     .map_err(|e| CliError::Usage(e.to_string()))?;
     let issuer = Issuer::start(config).await?;
     // The admin token goes to stdout on purpose: it is how the operator learns it.
-    println!("tessera issuer listening on {}", issuer.url());
-    println!("admin token: {}", issuer.admin_token());
-    println!(
+    outln!("tessera issuer listening on {}", issuer.url());
+    outln!("admin token: {}", issuer.admin_token());
+    outln!(
         "issuer key {ISSUER_KEY_ID}: {}",
         hex::encode(issuer.issuer_public_key())
     );
-    println!("data dir: {}", args.data_dir.display());
+    outln!("data dir: {}", args.data_dir.display());
     if on_postgres {
         // Not the URL: it may hold a password.
-        println!("database: PostgreSQL");
+        outln!("database: PostgreSQL");
     }
     if args.dev {
         eprintln!(
@@ -151,7 +152,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
             "note: wallets refuse plain HTTP to another machine; put an HTTPS proxy in front"
         );
     }
-    println!("Ctrl-C stops it.");
+    outln!("Ctrl-C stops it.");
     let stop = stop_signal().await;
     issuer.shutdown().await;
     stop.map_err(|e| CliError::io("waiting for Ctrl-C", e))?;

@@ -8,6 +8,7 @@ mod demo;
 mod error;
 mod gate_cmd;
 mod issuer_cmd;
+mod out;
 mod release_cmd;
 mod render;
 mod setup_cmd;

@@ -20,6 +20,7 @@ use tessera_core::qr::QrMatrix;
 use crate::admin::IssuerApi;
 use crate::error::CliError;
 use crate::gate_cmd::write_private;
+use crate::out::outln;
 use crate::render;
 use crate::token_arg::StaffTokenArgs;
 
@@ -101,10 +102,10 @@ pub async fn run(args: ReleaseQrArgs) -> Result<ExitCode, CliError> {
         write_private(path, &qr.to_png(PNG_MODULE_PX)?)?;
     }
     if args.text {
-        println!("{text}");
+        outln!("{text}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "release object of event {event}: version {}, window opens {}, signed by issuer key {}",
         object.version,
         render::utc(object.opens_at),
@@ -112,20 +113,20 @@ pub async fn run(args: ReleaseQrArgs) -> Result<ExitCode, CliError> {
     );
     let need = render::qr_cells(&qr);
     match render::too_small(need, render::terminal_size()) {
-        Some(why) => println!("(the QR code {why}; --png FILE writes it as an image)"),
+        Some(why) => outln!("(the QR code {why}; --png FILE writes it as an image)"),
         None => {
             for line in render::qr_lines(&qr, std::io::stdout().is_terminal()) {
-                println!("{line}");
+                outln!("{line}");
             }
         }
     }
-    println!("{text}");
-    println!(
+    outln!("{text}");
+    outln!(
         "holders scan it in the Tessera app at the door (Wallet.apply_release): it unlocks \
          their tickets of event {event}, offline"
     );
     if let Some(path) = &args.png {
-        println!("PNG written to {}", path.display());
+        outln!("PNG written to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@
 //! so control, bidi and invisible characters show as `\u{…}`.
 
 use std::borrow::Cow;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,6 +15,8 @@ use tessera_core::RevealState;
 use tessera_core::qr::QrMatrix;
 pub use tessera_core::text::escape;
 use tessera_gate::{Anomaly, Verdict};
+
+use crate::out::{out, outln};
 
 /// Where the demo draws: a live terminal, plain lines, or plain lines without QR codes.
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +54,7 @@ impl Screen {
     /// the block is taller than the terminal.
     pub fn clear(&self) {
         if self.ansi {
-            print!("\x1b[H\x1b[2J");
+            out!("\x1b[H\x1b[2J");
             flush();
         }
     }
@@ -61,7 +63,7 @@ impl Screen {
     /// status lines with [`Screen::line`] at its own pace).
     pub fn status(&self, text: &str) {
         if self.ansi {
-            print!("\r\x1b[2K{text}");
+            out!("\r\x1b[2K{text}");
             flush();
         }
     }
@@ -69,13 +71,13 @@ impl Screen {
     /// Ends a status line so the next output starts below it.
     pub fn end_status(&self) {
         if self.ansi {
-            println!();
+            outln!();
         }
     }
 
     /// Prints one line.
     pub fn line(&self, text: &str) {
-        println!("{text}");
+        outln!("{text}");
     }
 
     /// `text` in green on a live screen.
@@ -270,8 +272,7 @@ pub fn json_safe(json: &str) -> Cow<'_, str> {
 
 /// Pushes a partial line (a status redraw) to the terminal now.
 fn flush() {
-    // A failed flush of the terminal only delays a redraw; nothing to recover.
-    let _ = std::io::stdout().flush();
+    crate::out::flush();
 }
 
 /// A bar of `width` cells, full when `left_ms` equals `total_ms`, empty at zero.

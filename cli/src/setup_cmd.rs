@@ -14,6 +14,7 @@ use tessera_core::{CodeFormat, EventId, EventPolicy, TotpAlgorithm, Verification
 use crate::admin::IssuerApi;
 use crate::error::CliError;
 use crate::gate_cmd::write_private;
+use crate::out::outln;
 use crate::render;
 use crate::token_arg::StaffTokenArgs;
 use crate::when::{parse_duration, parse_time};
@@ -331,8 +332,8 @@ fn policy(a: &EventArgs, now: i64) -> Result<EventPolicy, CliError> {
 
 /// What an event now is, in the words of `wallet show`.
 fn describe_event(p: &EventPolicy) {
-    println!("event {} saved: {}", p.event_id, render::escape(&p.name));
-    println!(
+    outln!("event {} saved: {}", p.event_id, render::escape(&p.name));
+    outln!(
         "window   {} – {}",
         render::utc(p.reveal_opens_at),
         render::utc(p.valid_until)
@@ -345,7 +346,7 @@ fn describe_event(p: &EventPolicy) {
             p.totp_digits
         ));
     }
-    println!("code     {code}");
+    outln!("code     {code}");
     let mut protections: Vec<String> = p
         .requires
         .iter()
@@ -365,8 +366,8 @@ fn describe_event(p: &EventPolicy) {
     if protections.is_empty() {
         protections.push("none".into());
     }
-    println!("policy   {}", protections.join(", "));
-    println!(
+    outln!("policy   {}", protections.join(", "));
+    outln!(
         "next: tessera issuer order create --event {} --email BUYER@EXAMPLE.COM{}",
         p.event_id,
         if p.personalised {
@@ -396,7 +397,7 @@ pub async fn order(cmd: OrderCommand) -> Result<ExitCode, CliError> {
     if args.json {
         return print_json(&r).map(|()| ExitCode::SUCCESS);
     }
-    println!(
+    outln!(
         "order: {} ticket(s) of event {} for {}",
         r.tickets.len(),
         args.event,
@@ -408,9 +409,9 @@ pub async fn order(cmd: OrderCommand) -> Result<ExitCode, CliError> {
         } else {
             render::escape(seat)
         };
-        println!("  {id}  {seat}");
+        outln!("  {id}  {seat}");
     }
-    println!(
+    outln!(
         "the buyer's wallet: enroll, verify-email {} (the link goes to that address), then sync",
         render::escape(&args.email)
     );
@@ -429,7 +430,7 @@ pub async fn token(cmd: TokenCommand) -> Result<ExitCode, CliError> {
                 ));
             }
             args.conn.api()?.revoke_token(&args.id).await?;
-            println!("token {} revoked: it stops working now", args.id);
+            outln!("token {} revoked: it stops working now", args.id);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -461,16 +462,16 @@ async fn create_token(args: TokenArgs) -> Result<ExitCode, CliError> {
     match &args.out {
         Some(path) => {
             write_private(path, format!("{}\n", r.token).as_bytes())?;
-            println!(
+            outln!(
                 "token written to {} (pass it with --token-file)",
                 path.display()
             );
         }
         // stdout on purpose: this is the one time the token is shown.
-        None => println!("token: {}", r.token),
+        None => outln!("token: {}", r.token),
     }
-    println!("id {} · {}", r.id, scope(&r));
-    println!(
+    outln!("id {} · {}", r.id, scope(&r));
+    outln!(
         "revoke it with: tessera issuer token revoke {}",
         render::escape(&r.id)
     );
@@ -501,14 +502,14 @@ async fn list_tokens(args: ListArgs) -> Result<ExitCode, CliError> {
         return print_json(&tokens).map(|()| ExitCode::SUCCESS);
     }
     if tokens.is_empty() {
-        println!("no staff tokens (mint one with `tessera issuer token create`)");
+        outln!("no staff tokens (mint one with `tessera issuer token create`)");
     }
     for t in &tokens {
         let state = match t.revoked_ms {
             Some(ms) => format!("revoked {}", render::utc(ms.div_euclid(1000))),
             None => "valid".into(),
         };
-        println!(
+        outln!(
             "{}  {}  created {}  {state}",
             render::escape(&t.id),
             scope_words(&t.role, t.event_id, t.gate_id.as_deref()),
@@ -522,7 +523,7 @@ async fn list_tokens(args: ListArgs) -> Result<ExitCode, CliError> {
 fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(v)
         .map_err(|e| CliError::Usage(format!("encoding the answer: {e}")))?;
-    println!("{}", render::json_safe(&text));
+    outln!("{}", render::json_safe(&text));
     Ok(())
 }
 

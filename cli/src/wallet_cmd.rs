@@ -19,6 +19,7 @@ use crate::admin::link_param;
 use crate::demo;
 use crate::error::CliError;
 use crate::gate_cmd::write_private;
+use crate::out::outln;
 use crate::render::{self, Cells, Screen};
 use crate::vault::{self, VaultChoice};
 
@@ -137,9 +138,9 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
     match args.command {
         WalletCommand::Enroll => {
             let r = online()?.enroll(PLATFORM).await?;
-            println!("enrolled: device {}", render::escape(&r.device_id));
-            println!("wallet {}", wallet.wallet_id());
-            println!(
+            outln!("enrolled: device {}", render::escape(&r.device_id));
+            outln!("wallet {}", wallet.wallet_id());
+            outln!(
                 "device public key {}",
                 hex::encode(wallet.device_public_key())
             );
@@ -147,44 +148,49 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
         WalletCommand::VerifyEmail { email, token } => match token {
             None => {
                 online()?.request_email(&email).await?;
-                println!("a confirmation link was sent to {email}; then run:");
-                println!("  tessera wallet … verify-email {email} --token TOKEN");
+                outln!("a confirmation link was sent to {email}; then run:");
+                outln!("  tessera wallet … verify-email {email} --token TOKEN");
             }
             Some(token) => {
                 let token = link_param(&token, "token").unwrap_or(token);
                 let s = online()?.confirm_email(&token).await?;
-                println!("email verified; this device now holds: {:?}", s.verified);
+                outln!("email verified; this device now holds: {:?}", s.verified);
             }
         },
         WalletCommand::VerifyPhone { phone, code } => match code {
             None => {
                 online()?.request_phone(&phone).await?;
-                println!("a 6-digit code was texted to {phone}; then run:");
-                println!("  tessera wallet … verify-phone {phone} --code CODE");
+                outln!("a 6-digit code was texted to {phone}; then run:");
+                outln!("  tessera wallet … verify-phone {phone} --code CODE");
             }
             Some(code) => {
                 let s = online()?.confirm_phone(&code).await?;
-                println!("phone verified; this device now holds: {:?}", s.verified);
+                outln!("phone verified; this device now holds: {:?}", s.verified);
             }
         },
         WalletCommand::Sync => {
             let r = online()?.sync().await?;
-            println!(
+            outln!(
                 "synced: {} ticket(s), {} event(s), {} release secret(s), {} revoked, {} moved away; verified {:?}",
-                r.tickets, r.events, r.releases, r.revoked, r.moved, r.verified
+                r.tickets,
+                r.events,
+                r.releases,
+                r.revoked,
+                r.moved,
+                r.verified
             );
             if let Some(why) = why_no_tickets(&r) {
-                println!("{why}");
+                outln!("{why}");
             }
         }
         WalletCommand::List => {
             refresh_time(session.as_ref()).await;
             let tickets = wallet.tickets()?;
             if tickets.is_empty() {
-                println!("no tickets (enroll, verify the email, then sync)");
+                outln!("no tickets (enroll, verify the email, then sync)");
             }
             for t in &tickets {
-                println!(
+                outln!(
                     "{}  {}  {}  {}",
                     t.ticket_id,
                     render::escape(&t.event.name),
@@ -194,7 +200,7 @@ pub async fn run(args: WalletArgs) -> Result<ExitCode, CliError> {
             }
             let damaged = wallet.damaged_rows()?;
             if !damaged.is_empty() {
-                println!("{} damaged row(s): sync to restore them", damaged.len());
+                outln!("{} damaged row(s): sync to restore them", damaged.len());
             }
         }
         WalletCommand::Show { id } => {
@@ -305,11 +311,11 @@ impl QrFiles {
     fn write(&self, f: &Frame) -> Result<(), CliError> {
         if let Some(path) = &self.png {
             write_private(path, &f.qr().to_png(MODULE_PX)?)?;
-            println!("PNG → {}", path.display());
+            outln!("PNG → {}", path.display());
         }
         if let Some(path) = &self.svg {
             write_private(path, f.qr().to_svg(MODULE_PX).as_bytes())?;
-            println!("SVG → {}", path.display());
+            outln!("SVG → {}", path.display());
         }
         Ok(())
     }
@@ -349,9 +355,9 @@ fn print_frame(wallet: &Wallet, f: &Frame, files: &QrFiles) -> Result<(), CliErr
     // file written and the shell's prompt.
     let width = term.map_or(1, |t| t.cols.max(1));
     let below = 1 + f.payload.chars().count().div_ceil(width) + files.count() + 1;
-    println!("{}", qr_or_note(screen, f, below, term));
-    println!("{}", frame_line(wallet, f));
-    println!("{}", f.payload);
+    outln!("{}", qr_or_note(screen, f, below, term));
+    outln!("{}", frame_line(wallet, f));
+    outln!("{}", f.payload);
     files.write(f)
 }
 
@@ -439,10 +445,10 @@ async fn watch_loop(
             continue;
         }
         screen.clear();
-        println!("{}", frame_line(wallet, &f));
-        println!("{}", f.payload);
+        outln!("{}", frame_line(wallet, &f));
+        outln!("{}", f.payload);
         // Under the code: the bar counting down to the next one.
-        println!("{}", qr_or_note(screen, &f, 1, render::terminal_size()));
+        outln!("{}", qr_or_note(screen, &f, 1, render::terminal_size()));
         files.write(&f)?;
         shown += 1;
         if frames == Some(shown) {
@@ -478,18 +484,18 @@ fn seat(t: &TicketSummary) -> Cow<'_, str> {
 /// escaped: the wallet refuses control characters at sync, but prints nothing raw.
 fn show(t: &TicketSummary) {
     let e = &t.event;
-    println!("ticket   {}", t.ticket_id);
-    println!("event    {} ({})", render::escape(&e.name), e.event_id);
-    println!("seat     {}", seat(t));
+    outln!("ticket   {}", t.ticket_id);
+    outln!("event    {} ({})", render::escape(&e.name), e.event_id);
+    outln!("seat     {}", seat(t));
     if let Some(name) = &t.holder_name {
-        println!("holder   {}", render::escape(name));
+        outln!("holder   {}", render::escape(name));
     }
-    println!(
+    outln!(
         "window   {} – {}",
         render::utc(e.reveal_opens_at),
         render::utc(e.valid_until)
     );
-    println!("code     {:?}, rotates every {} s", e.format, e.period_secs);
+    outln!("code     {:?}, rotates every {} s", e.format, e.period_secs);
     let mut protections: Vec<String> = e
         .requires
         .iter()
@@ -507,7 +513,7 @@ fn show(t: &TicketSummary) {
         }
     }
     if !protections.is_empty() {
-        println!("policy   {}", protections.join(", "));
+        outln!("policy   {}", protections.join(", "));
     }
-    println!("state    {}", render::state(&t.state));
+    outln!("state    {}", render::state(&t.state));
 }

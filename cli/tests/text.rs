@@ -12,7 +12,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use tessera_core::code::s1::public_key;
-use tessera_core::code::{Credential, S1Code, SignedCredential, step_at};
+use tessera_core::code::{Credential, S1Code, step_at};
 use tessera_core::device::keypair;
 use tessera_core::text::is_refused;
 use tessera_core::{EventId, TicketId};
@@ -31,6 +31,10 @@ const AT_MS: i64 = 1_800_000_007_000;
 const TICKET: TicketId = TicketId([7; 16]);
 
 fn scan(dir: &Path, log: &str, payload: &str, json: bool) -> Output {
+    scan_command(dir, log, payload, json).output().unwrap()
+}
+
+fn scan_command(dir: &Path, log: &str, payload: &str, json: bool) -> Command {
     let at = AT_MS.to_string();
     let bundle = dir.join("bundle.json");
     let log = dir.join(log);
@@ -48,10 +52,9 @@ fn scan(dir: &Path, log: &str, payload: &str, json: bool) -> Output {
         args.push("--json");
     }
     args.push(payload);
-    Command::new(env!("CARGO_BIN_EXE_tessera"))
-        .args(&args)
-        .output()
-        .unwrap()
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tessera"));
+    command.args(&args);
+    command
 }
 
 /// Asserts that no refused character (ESC, C1, DEL, bidi…) is in the output, line breaks
@@ -71,8 +74,17 @@ fn no_raw_controls(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-#[test]
-fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
+/// The ticket's S1 code at [`AT_MS`], its credential signed by the key of seed
+/// `[signer; 32]` (1 is the bundle's issuer).
+fn draw(credential: &Credential, signer: u8) -> String {
+    let device = keypair(&[2; 32]).unwrap();
+    let signed = credential.sign(&keypair(&[signer; 32]).unwrap()).unwrap();
+    S1Code::generate(&signed, &device, step_at(AT_MS, PERIOD), None).encode()
+}
+
+/// A directory with `bundle.json`, signed by the issuer (seed `[1; 32]`), for one ticket
+/// whose seat and holder name carry controls; the ticket's credential.
+fn gate_with_one_ticket() -> (tempfile::TempDir, Credential) {
     let issuer = keypair(&[1; 32]).unwrap();
     let device = keypair(&[2; 32]).unwrap();
     let credential = Credential {
@@ -94,9 +106,13 @@ fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
     let dir = tempfile::tempdir().unwrap();
     let signed = tessera_gate::signed_bundle::sign(&bundle, 1, &issuer).unwrap();
     std::fs::write(dir.path().join("bundle.json"), signed).unwrap();
-    let step = step_at(AT_MS, PERIOD);
-    let code = |signed: &SignedCredential| S1Code::generate(signed, &device, step, None).encode();
-    let genuine = code(&credential.sign(&issuer).unwrap());
+    (dir, credential)
+}
+
+#[test]
+fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
+    let (dir, credential) = gate_with_one_ticket();
+    let genuine = draw(&credential, 1);
 
     let o = scan(dir.path(), "plain.sqlite", &genuine, false);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
@@ -118,7 +134,7 @@ fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
     assert_eq!(v["holder_name"], HOLDER);
 
     // Signed by another key: refused, and its seat is not printed at all.
-    let forged = code(&credential.sign(&keypair(&[9; 32]).unwrap()).unwrap());
+    let forged = draw(&credential, 9);
     let o = scan(dir.path(), "forged.sqlite", &forged, false);
     assert_eq!(o.status.code(), Some(1), "{o:?}");
     let out = no_raw_controls(&o);
@@ -126,4 +142,29 @@ fn gate_scan_prints_no_control_character_from_a_ticket_raw() {
         out.contains("bad_signature") && !out.contains("VIP"),
         "{out}"
     );
+}
+
+/// `tessera gate scan --json | head -c0`: stdout's reader is gone before the verdict is
+/// printed. Exit code 2 and nothing on stderr, where `println!` panicked ("failed printing
+/// to stdout: Broken pipe", exit code 101); the scan was recorded before it was printed.
+#[test]
+fn gate_scan_into_a_closed_pipe_ends_quietly_and_keeps_the_scan() {
+    let (dir, credential) = gate_with_one_ticket();
+    let genuine = draw(&credential, 1);
+    for json in [false, true] {
+        let log = format!("closed-{json}.sqlite");
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = scan_command(dir.path(), &log, &genuine, json)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        assert_eq!(String::from_utf8_lossy(&o.stderr), "", "json: {json}");
+
+        // The same code again on the same log: the first scan is in it.
+        let again = scan(dir.path(), &log, &genuine, true);
+        let v: Value = serde_json::from_slice(&again.stdout).unwrap();
+        assert_eq!(v["verdict"], "reject", "{v}");
+    }
 }
